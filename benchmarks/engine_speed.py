@@ -1,0 +1,120 @@
+"""Engine speed: one denoising step of the DiT at several sizes and sequence lengths, against a
+plain matrix multiply of the same FLOPs measured in the same run (a ratio: machine noise
+cancels), and the default model's 2-second clip end to end.
+
+    python benchmarks/engine_speed.py --device cpu|cuda [--configs tiny,small,1b] [--e2e]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+
+from engine.models.dit import DIT_CONFIGS, DiT
+from engine.sequence import build_sequence
+
+
+def sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timeit(fn, dev, warmup: int, reps: int) -> float:
+    for _ in range(warmup):
+        fn()
+    sync(dev)
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        fn()
+    sync(dev)
+    return (time.perf_counter() - t0) / reps
+
+
+def matmul_flops_per_s(dev, dtype, total_flops: float, reps: int) -> float:
+    """A square matmul sized so one product is about the step's FLOPs (capped for memory)."""
+    n = int(round((total_flops / 2) ** (1 / 3) / 64)) * 64
+    n = max(256, min(n, 8192 if dev.type == "cuda" else 2048))
+    a = torch.randn(n, n, device=dev, dtype=dtype)
+    b = torch.randn(n, n, device=dev, dtype=dtype)
+    t = timeit(lambda: a @ b, dev, 2, reps)
+    return 2 * n**3 / t
+
+
+def bench_step(name: str, lat_grid: tuple[int, int, int], dev, dtype, batch: int, reps: int) -> dict:
+    cfg = DIT_CONFIGS[name]
+    torch.manual_seed(0)
+    model = DiT(cfg).to(dev).eval()
+    t, h, w = lat_grid
+    z = torch.randn(batch, cfg.latent_channels, t, h, w, device=dev)
+    seq = build_sequence(z, torch.full((batch,), 0.5, device=dev), cfg.patch)
+    text = torch.randn(batch, 24, cfg.text_dim, device=dev)
+    mask = torch.ones(batch, 24, dtype=torch.bool, device=dev)
+    amp = dtype if dtype != torch.float32 else None
+
+    @torch.no_grad()
+    def step():
+        with torch.autocast(dev.type, dtype=amp, enabled=amp is not None):
+            model(seq.x, seq.sigma, seq.pos, seq.kind, text, mask)
+
+    sec = timeit(step, dev, 2, reps)
+    n_tok = seq.x.shape[1]
+    flops = batch * n_tok * model.flops_per_token(n_tok, 24)
+    ref = matmul_flops_per_s(dev, dtype, flops, max(3, reps))
+    params = sum(p.numel() for p in model.parameters())
+    del model
+    return {"config": name, "params_M": round(params / 1e6, 1), "tokens": n_tok, "batch": batch,
+            "ms_per_step": round(sec * 1e3, 2), "gflops_per_step": round(flops / 1e9, 1),
+            "achieved_tflops": round(flops / sec / 1e12, 3), "matmul_tflops": round(ref / 1e12, 3),
+            "fraction_of_matmul": round(flops / sec / ref, 3)}
+
+
+def bench_e2e(dev_name: str, reps: int) -> dict:
+    from engine.pipeline import Engine
+    from engine.request import GenerationRequest
+
+    eng = Engine.load(device=dev_name)
+    req = GenerationRequest(prompt="a red ball moves to the right on a blue background",
+                            width=256, height=144, seconds=2.0, seed=1)
+    eng.generate(req)  # warm-up
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        clip = eng.generate(req)
+    sec = (time.perf_counter() - t0) / reps
+    return {"e2e_seconds": round(sec, 2), "clip_seconds": clip.duration,
+            "realtime_factor": round(clip.duration / sec, 2), "frames": int(clip.frames.shape[0]),
+            "steps": clip.recipe["steps"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--configs", default="tiny,small,1b")
+    ap.add_argument("--e2e", action="store_true", help="also time the default model's 2 s clip")
+    ap.add_argument("--reps", type=int, default=3)
+    a = ap.parse_args()
+    dev = torch.device(a.device)
+    dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
+    torch.backends.cuda.matmul.allow_tf32 = True
+    # Latent grids (t, h, w): 256x144 at 2 s / 12 fps; 480p 5 s; 768x512 ~ 16k and 32k tokens.
+    grids = {"cpu": [(7, 18, 32), (13, 18, 32)], "cuda": [(7, 18, 32), (16, 60, 104), (31, 60, 104)]}
+    rows = []
+    for name in a.configs.split(","):
+        for grid in grids["cuda" if dev.type == "cuda" else "cpu"]:
+            if dev.type == "cpu" and name in ("1b", "base") and grid[0] > 7:
+                continue
+            batch = 2  # the guidance passes are batched
+            rows.append(bench_step(name, grid, dev, dtype, batch, a.reps))
+            print(json.dumps(rows[-1]), flush=True)
+    if a.e2e:
+        print(json.dumps(bench_e2e(a.device, a.reps)), flush=True)
+    print(f"{'config':8} {'params':>8} {'tokens':>7} {'ms/step':>9} {'GFLOP':>8} {'TFLOP/s':>8} {'vs matmul':>9}")
+    for r in rows:
+        print(f"{r['config']:8} {r['params_M']:>7}M {r['tokens']:>7} {r['ms_per_step']:>9} "
+              f"{r['gflops_per_step']:>8} {r['achieved_tflops']:>8} {r['fraction_of_matmul']:>9}")
+
+
+if __name__ == "__main__":
+    main()

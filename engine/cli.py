@@ -1,0 +1,220 @@
+"""`python -m engine ...`: generate, info, init, train, eval, serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from engine.request import Cancelled, EngineError, GenerationRequest
+
+INIT_PRESETS = {
+    # name: (VAEConfig overrides, DiT preset)
+    "test": ({"preset": "tiny"}, "test"),
+    "tiny": ({}, "tiny"),
+    "small": ({}, "small"),
+    "base": ({}, "base"),
+}
+
+
+def _add_generate(sub) -> None:
+    p = sub.add_parser("generate", help="generate a clip (or an image) from a prompt")
+    p.add_argument("--prompt", required=True)
+    p.add_argument("--negative-prompt", default="")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--seconds", type=float)
+    g.add_argument("--frames", type=int)
+    p.add_argument("--width", type=int)
+    p.add_argument("--height", type=int)
+    p.add_argument("--fps", type=float)
+    p.add_argument("--steps", type=int)
+    p.add_argument("--guidance", type=float)
+    p.add_argument("--context-guidance", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--image", help="start image (image-to-video)")
+    p.add_argument("--reference", action="append", default=[], help="element reference image")
+    p.add_argument("--previous", help="previous scene's clip (carry-over)")
+    p.add_argument("--carry-over-strength", type=float, default=1.0)
+    p.add_argument("--model")
+    p.add_argument("--device", default="auto")
+    p.add_argument("-o", "--output", required=True, help="OUT.mp4 or OUT.png")
+
+
+def cmd_generate(a) -> int:
+    from engine.media_io import read_image, read_video, write_image, write_video
+    from engine.pipeline import Engine
+
+    out = Path(a.output)
+    if out.suffix.lower() not in (".mp4", ".png", ".jpg", ".jpeg"):
+        raise EngineError("output must end in .mp4, .png or .jpg")
+    if not out.parent.exists():
+        raise EngineError(f"output folder does not exist: {out.parent}")
+    image = read_image(a.image) if a.image else None
+    refs = [read_image(r) for r in a.reference]
+    previous = read_video(a.previous)[0] if a.previous else None
+    eng = Engine.load(a.model, device=a.device)
+    frames = a.frames
+    if out.suffix.lower() != ".mp4" and frames is None and a.seconds is None:
+        frames = 1
+    req = GenerationRequest(
+        prompt=a.prompt, negative_prompt=a.negative_prompt,
+        width=a.width or eng.native.width, height=a.height or eng.native.height,
+        frames=frames, seconds=a.seconds if a.seconds is not None else 2.0, fps=a.fps, steps=a.steps,
+        guidance=a.guidance, context_guidance=a.context_guidance, seed=a.seed, image=image,
+        references=refs, previous=previous, carry_over_strength=a.carry_over_strength)
+    if not eng.trained:
+        print("warning: this model is untrained (random weights): the output is noise", file=sys.stderr)
+
+    def progress(info):
+        print(f"\rchunk {info.chunk + 1}/{info.chunks} step {info.step}/{info.steps}", end="",
+              file=sys.stderr, flush=True)
+
+    t0 = time.time()
+    clip = eng.generate(req, on_step=progress)
+    print(file=sys.stderr)
+    if out.suffix.lower() == ".mp4":
+        write_video(out, clip.frames, clip.fps, metadata={"comment": json.dumps(clip.recipe)})
+    else:
+        write_image(out, clip.frames[0])
+    print(f"{out}: {clip.frames.shape[0]} frames {clip.frames.shape[2]}x{clip.frames.shape[1]} "
+          f"@ {clip.fps:g} fps, seed {clip.seed}, {time.time() - t0:.1f} s")
+    return 0
+
+
+def cmd_info(a) -> int:
+    import torch
+
+    from engine.model_bundle import ModelBundle
+    from engine.pipeline import pick_device
+    from engine.resources_path import default_model_dir
+
+    path = Path(a.model) if a.model else default_model_dir()
+    bundle = ModelBundle.load(path)
+    dev = pick_device("auto")
+    info = {
+        "model": str(path), "name": bundle.config.get("name"),
+        "parameters": {"vae": sum(p.numel() for p in bundle.vae.parameters()),
+                       "dit": sum(p.numel() for p in bundle.dit.parameters())},
+        "native": bundle.config.get("native"), "sampling": bundle.config.get("sampling"),
+        "vae": bundle.config.get("vae"), "dit": bundle.config.get("dit"),
+        "training": bundle.config.get("training"), "device": dev.type,
+        "torch": torch.__version__,
+        "cuda_device": torch.cuda.get_device_name() if dev.type == "cuda" else None,
+    }
+    if a.json:
+        print(json.dumps(info, indent=2))
+    else:
+        print(f"model     {info['name']} ({path})")
+        print(f"params    autoencoder {info['parameters']['vae']:,}  transformer {info['parameters']['dit']:,}")
+        print(f"native    {info['native']}")
+        print(f"sampling  {info['sampling']}")
+        print(f"training  {json.dumps(info['training'])}")
+        print(f"device    {dev.type}  (torch {torch.__version__})")
+    return 0
+
+
+def cmd_init(a) -> int:
+    from engine.model_bundle import ModelBundle, build_dit, build_vae
+    from engine.models.vae import VAEConfig
+    from engine.train_config import TrainConfig
+
+    if a.config not in INIT_PRESETS:
+        raise EngineError(f"unknown config {a.config!r} (one of {', '.join(INIT_PRESETS)})")
+    vae_spec, dit_name = INIT_PRESETS[a.config]
+    vae_dict = VAEConfig.tiny().to_dict() if vae_spec.get("preset") == "tiny" else dict(vae_spec)
+    if a.config == "test":
+        vae_dict["latent_channels"] = 4
+    tc = TrainConfig(name=f"random-{a.config}", vae=vae_dict, dit=dit_name)
+    import torch
+
+    torch.manual_seed(a.seed)
+    bundle = ModelBundle(build_vae(vae_dict), build_dit(dit_name), ModelBundle.make_config(tc))
+    bundle.config["training"] = {"note": "randomly initialised: generates noise"}
+    bundle.save(Path(a.output))
+    print(f"wrote an untrained {a.config} model to {a.output}")
+    return 0
+
+
+def cmd_train(a) -> int:
+    from engine.train import run
+    from engine.train_config import TrainConfig
+
+    cfg = TrainConfig.load(Path(a.config))
+    run_dir = Path(a.run_dir) if a.run_dir else Path(a.config).resolve().parent / "run"
+    model = run(cfg, run_dir, a.stage, a.minutes, a.resume, a.device if a.device != "auto" else _auto(),
+                init_from=Path(a.init_from) if a.init_from else None)
+    print(f"model written to {model}")
+    return 0
+
+
+def _auto() -> str:
+    from engine.pipeline import pick_device
+
+    return pick_device("auto").type
+
+
+def cmd_eval(a) -> int:
+    from engine.eval import main as eval_main
+
+    return eval_main(a)
+
+
+def cmd_serve(a) -> int:
+    from engine.serve import main as serve_main
+
+    return serve_main(a)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m engine", description="Storyloom's generation engine")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    _add_generate(sub)
+    p = sub.add_parser("info", help="model config, parameters, training record, device")
+    p.add_argument("--model")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("init", help="write a randomly initialised model folder")
+    p.add_argument("--config", default="tiny")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", required=True)
+    p = sub.add_parser("train", help="train a model from a training config")
+    p.add_argument("--config", required=True)
+    p.add_argument("--stage", default="all", choices=["vae", "dit", "all"])
+    p.add_argument("--minutes", type=float, default=60.0)
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--run-dir")
+    p.add_argument("--init-from", help="start from this model folder's weights")
+    p = sub.add_parser("eval", help="score a model on the story world's held-out set")
+    p.add_argument("--model")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out")
+    p = sub.add_parser("serve", help="run the engine's HTTP API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--token")
+    p.add_argument("--model")
+    p.add_argument("--device", default="auto")
+    return ap
+
+
+COMMANDS = {"generate": cmd_generate, "info": cmd_info, "init": cmd_init, "train": cmd_train,
+            "eval": cmd_eval, "serve": cmd_serve}
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[a.cmd](a)
+    except Cancelled:
+        print("cancelled", file=sys.stderr)
+        return 130
+    except EngineError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

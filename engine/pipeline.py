@@ -1,0 +1,270 @@
+"""GenerationRequest -> Clip: prompt encoding, context, chunked sampling, decoding.
+
+Long clips are made chunk by chunk, each conditioned on the last latent frames of the one
+before, so the transformer's memory does not grow with the clip's length; the autoencoder
+then decodes the whole latent in temporal chunks with its causal feature cache.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.frames import fit_frames, resample_fps, to_uint8
+from engine.model_bundle import ModelBundle
+from engine.models.dit import unpatchify
+from engine.request import Cancelled, Clip, EngineError, GenerationRequest, StepInfo
+from engine.resources_path import default_model_dir
+from engine.sampling import guided, resolution_shift, sample_euler, sigma_schedule
+from engine.sequence import Context, build_sequence
+
+StepCallback = Callable[[StepInfo], "bool | None"]
+MAX_FRAMES = 24 * 600  # ten minutes at 24 fps: a sanity bound, not a memory limit
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise EngineError("device 'cuda' asked for, but no CUDA GPU is available")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise EngineError("device 'mps' asked for, but Apple MPS is not available")
+    if name not in ("cpu", "cuda", "mps") and not name.startswith("cuda:"):
+        raise EngineError(f"unknown device {name!r} (auto, cpu, cuda or mps)")
+    return torch.device(name)
+
+
+@dataclass(frozen=True)
+class Native:
+    width: int
+    height: int
+    fps: float
+
+
+class Engine:
+    def __init__(self, bundle: ModelBundle, text_encoder, device: torch.device, model_dir: Path):
+        self.bundle, self.text, self.device, self.model_dir = bundle, text_encoder, device, model_dir
+        self.vae, self.dit, self.config = bundle.vae, bundle.dit, bundle.config
+        n = self.config.get("native", {})
+        self.native = Native(int(n.get("width", 256)), int(n.get("height", 144)), float(n.get("fps", 12)))
+        self.amp = torch.bfloat16 if device.type == "cuda" else None
+
+    @classmethod
+    def load(cls, model_dir: str | Path | None = None, device: str = "auto") -> Engine:
+        from engine.models.text import MiniLMEncoder
+
+        dev = pick_device(device)
+        path = Path(model_dir) if model_dir is not None else default_model_dir()
+        bundle = ModelBundle.load(path, device=str(dev))
+        return cls(bundle, MiniLMEncoder.load(device=str(dev)), dev, path)
+
+    @property
+    def model_id(self) -> str:
+        return str(self.config.get("name", self.model_dir.name))
+
+    @property
+    def model_hash(self) -> str:
+        return str(self.config.get("weights_sha256", ""))
+
+    @property
+    def trained(self) -> bool:
+        return bool(self.config.get("training", {}).get("dit_steps_done"))
+
+    @property
+    def multiple(self) -> int:
+        """Width and height must be multiples of this (autoencoder factor x patch size)."""
+        return self.vae.config.spatial_factor * max(self.dit.config.patch[1:])
+
+    # ----------------------------------------------------------------- validation
+    def _check(self, req: GenerationRequest) -> tuple[int, float]:
+        m = self.multiple
+        if not isinstance(req.prompt, str):
+            raise EngineError("prompt must be text")
+        for name, v in (("width", req.width), ("height", req.height)):
+            if not isinstance(v, int) or v < m or v % m:
+                raise EngineError(f"{name} must be a positive multiple of {m}, got {v}")
+        if req.width * req.height > 4096 * 4096:
+            raise EngineError(f"frame size {req.width}x{req.height} is too large")
+        fps = float(req.fps or self.native.fps)
+        if not 1 <= fps <= 120:
+            raise EngineError(f"fps must be between 1 and 120, got {fps:g}")
+        if req.frames is not None and req.frames < 1:
+            raise EngineError(f"frames must be at least 1, got {req.frames}")
+        if req.frames is None and (req.seconds is None or req.seconds <= 0):
+            raise EngineError("duration must be positive")
+        n = req.frame_count(self.native.fps) if req.fps is None else req.frame_count(fps)
+        if n < 1:
+            raise EngineError("the clip would have no frames; give a longer duration")
+        if n > MAX_FRAMES:
+            raise EngineError(f"{n} frames is more than the {MAX_FRAMES} allowed in one clip")
+        if req.steps is not None and not 1 <= req.steps <= 1000:
+            raise EngineError(f"steps must be between 1 and 1000, got {req.steps}")
+        return n, fps
+
+    # ----------------------------------------------------------------- encoding helpers
+    @torch.no_grad()
+    def encode_frames(self, frames: np.ndarray, width: int, height: int) -> torch.Tensor:
+        """uint8 (T, H, W, 3), T = 1 + 4k -> latent (1, C, 1 + k, h, w)."""
+        fitted = fit_frames(frames, width, height)
+        x = torch.from_numpy(fitted).to(self.device).float().div(127.5).sub(1)
+        x = x.permute(3, 0, 1, 2)[None]  # (1, 3, T, H, W)
+        with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
+            z = self.vae.encode(x)
+        return z.float()
+
+    def _previous_latents(self, req: GenerationRequest) -> torch.Tensor | None:
+        if req.carry_over_strength <= 0:
+            return None
+        if req.previous_latents is not None:
+            z = torch.as_tensor(req.previous_latents).float().to(self.device)
+            z = z[None] if z.ndim == 4 else z
+            grid = (req.height // self.vae.config.spatial_factor, req.width // self.vae.config.spatial_factor)
+            if tuple(z.shape[-2:]) == grid and z.shape[1] == self.vae.config.latent_channels:
+                return z[:, :, -2:]
+        if req.previous is None:
+            return None
+        prev = np.asarray(req.previous)
+        if prev.ndim == 3:
+            prev = prev[None]
+        k = int(self.config.get("previous_frames", 9))
+        if prev.shape[0] < k:  # too short: hold its first frame
+            prev = np.concatenate([np.repeat(prev[:1], k - prev.shape[0], axis=0), prev])
+        return self.encode_frames(prev[-k:], req.width, req.height)[:, :, -2:]
+
+    def _text(self, req: GenerationRequest):
+        states, mask = self.text.encode([req.prompt, req.negative_prompt or ""])
+        if not req.negative_prompt:
+            mask[1] = False  # no negative prompt: the unconditional branch sees only the null token
+        return states.to(self.device), mask.to(self.device)
+
+    # ----------------------------------------------------------------- generation
+    @torch.no_grad()
+    def generate(self, req: GenerationRequest, on_step: StepCallback | None = None) -> Clip:
+        start_time = time.time()
+        n_out, fps_out = self._check(req)
+        native = self.native.fps
+        n_gen = n_out if req.fps is None else max(1, round(n_out / fps_out * native))
+        seed = int(req.seed) if req.seed is not None else int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
+        steps = int(req.steps or self.config.get("sampling", {}).get("steps", 20))
+        g_text = float(req.guidance if req.guidance is not None else self.config["sampling"].get("guidance", 4.0))
+        g_ctx = float(req.context_guidance if req.context_guidance is not None
+                      else self.config["sampling"].get("context_guidance", 1.0))
+        f, C = self.vae.config.spatial_factor, self.vae.config.latent_channels
+        h, w = req.height // f, req.width // f
+        t_lat = 1 + (n_gen - 1 + 3) // 4
+
+        text, text_mask = self._text(req)
+        start = self.encode_frames(np.asarray(req.image)[None], req.width, req.height) if req.image is not None else None
+        refs = [self.encode_frames(np.asarray(r)[None], req.width, req.height) for r in req.references] or None
+        previous = self._previous_latents(req)
+        ctx_scale = g_ctx * (req.carry_over_strength if previous is not None else 1.0)
+
+        noise_gen = torch.Generator().manual_seed(seed)
+        chunk = max(3, int(self.config.get("chunk_latents", 7)))
+        spans, s0 = [], 0
+        while s0 < t_lat:
+            spans.append((s0, min(t_lat, s0 + chunk)))
+            s0 = spans[-1][1]
+        latents: list[torch.Tensor] = []
+        for ci, (a, b) in enumerate(spans):
+            ctx = Context(start=start if ci == 0 else None, references=refs)
+            if ci == 0:
+                ctx.previous = previous
+            else:
+                ctx.previous, ctx.continues = torch.cat(latents, dim=2)[:, :, -2:], True
+            noise = torch.randn((1, C, b - a, h, w), generator=noise_gen).to(self.device)
+            z = self._sample_chunk(noise, ctx, text, text_mask, steps, g_text, ctx_scale,
+                                   on_step, ci, len(spans), start_time, req.preview_every)
+            latents.append(z)
+        z_all = torch.cat(latents, dim=2)
+        frames = self._decode(z_all)[:n_gen]
+        if req.fps is not None and abs(fps_out - native) > 1e-6:
+            frames = resample_fps(frames, native, fps_out, n_out)
+        clip_fps = fps_out if req.fps is not None else native
+        tail = z_all[0, :, -2:].float().cpu() if t_lat >= 3 else None
+        recipe = {
+            "model": self.model_id, "model_hash": self.model_hash, "prompt": req.prompt,
+            "negative_prompt": req.negative_prompt, "seed": seed, "steps": steps,
+            "guidance": g_text, "context_guidance": g_ctx, "width": req.width, "height": req.height,
+            "frames": int(frames.shape[0]), "fps": clip_fps, "start_image": req.image is not None,
+            "references": len(req.references), "previous": previous is not None,
+            "carry_over_strength": req.carry_over_strength, "device": self.device.type,
+            "seconds": round(time.time() - start_time, 3), "trained": self.trained,
+        }
+        return Clip(frames=frames, fps=clip_fps, seed=seed, tail_latents=tail, recipe=recipe)
+
+    def _sample_chunk(self, noise, ctx: Context, text, text_mask, steps, g_text, g_ctx,
+                      on_step, ci, n_chunks, t_start, preview_every) -> torch.Tensor:
+        patch = self.dit.config.patch
+        shape = noise.shape  # (1, C, t, h, w)
+        grid = (shape[2] // patch[0], shape[3] // patch[1], shape[4] // patch[2])
+        has_ctx = ctx.previous is not None or bool(ctx.references)
+        bare = Context(start=ctx.start)  # start image stays in every branch
+        use_bare = has_ctx and abs(g_ctx - 1.0) > 1e-6
+        use_uncond = abs(g_text - 1.0) > 1e-6
+
+        def run(z, sigma, context: Context, rows: list[int]):
+            """One batched forward; row i of the batch uses prompt row rows[i] (0 prompt, 1 uncond)."""
+            sig = torch.full((z.shape[0],), sigma, device=self.device)
+            seq = build_sequence(z, sig, patch, context)
+            with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
+                out = self.dit(seq.x, seq.sigma, seq.pos, seq.kind, text[rows], text_mask[rows])
+            return unpatchify(out[:, seq.n_context:].float(), patch, grid)
+
+        def model_fn(z: torch.Tensor, sigma: float) -> torch.Tensor:
+            if use_uncond:  # prompt and unconditional text as one batch of two
+                v2 = run(torch.cat([z, z]), sigma, _batched(ctx, 2), [0, 1])
+                v_full, v_ctx = v2[:1], v2[1:]
+            else:
+                v_full = v_ctx = run(z, sigma, ctx, [0])
+            if use_bare:
+                v = guided(run(z, sigma, bare, [1]), v_ctx, v_full, g_text, g_ctx)
+            else:
+                v = v_ctx + g_text * (v_full - v_ctx) if use_uncond else v_full
+            if ctx.start is not None:
+                v[:, :, :1] = 0  # the start frame is given, not generated
+            return v
+
+        n_tokens = grid[0] * grid[1] * grid[2]
+        sigmas = sigma_schedule(steps, resolution_shift(n_tokens))
+        x = noise * sigmas[0]
+        if ctx.start is not None:
+            x[:, :, :1] = ctx.start
+
+        def callback(d: dict) -> None:
+            info = StepInfo(step=d["i"] + 1, steps=steps, t=d["sigma_next"], chunk=ci, chunks=n_chunks,
+                            elapsed_s=time.time() - t_start)
+            if preview_every and (d["i"] + 1) % preview_every == 0:
+                info.preview = self._preview(d["denoised"])
+            if on_step is not None and on_step(info) is False:
+                raise Cancelled("generation cancelled")
+
+        return sample_euler(model_fn, x, sigmas, callback)
+
+    def _preview(self, z: torch.Tensor) -> np.ndarray:
+        frame = self._decode(z[:, :, :1])[0]
+        return frame[::2, ::2].copy()
+
+    def _decode(self, z: torch.Tensor) -> np.ndarray:
+        with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
+            x = self.vae.decode(z, chunk_latents=4)  # (1, 3, T, H, W) in [-1, 1]
+        return to_uint8(x[0].float().permute(1, 2, 3, 0))
+
+
+def _batched(ctx: Context, n: int) -> Context:
+    def rep(t):
+        return None if t is None else t.expand(n, *t.shape[1:])
+
+    return Context(start=rep(ctx.start), previous=rep(ctx.previous),
+                   references=[rep(r) for r in ctx.references] if ctx.references else None,
+                   continues=ctx.continues)

@@ -1,0 +1,283 @@
+"""Training: stage 1 the video autoencoder, stage 2 the diffusion transformer.
+
+`python -m engine train --config FILE [--stage vae|dit|all] [--minutes N] [--resume]`.
+A run folder keeps a resumable state (safetensors + JSON, no pickle); every checkpoint also
+exports a loadable model folder. Data is a pure function of (seed, step), so a resumed run
+sees exactly the batches an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from engine import checkpoint as ckpt
+from engine.model_bundle import ModelBundle, build_dit, build_vae
+from engine.train_config import Bucket, TrainConfig
+from engine.train_steps import dit_loss, encode_batch_video, make_world_batch
+from engine.request import EngineError
+
+
+def pick(rng: torch.Generator, weights: dict) -> str:
+    names = list(weights)
+    w = torch.tensor([float(weights[n]) for n in names])
+    return names[int(torch.multinomial(w, 1, generator=rng))]
+
+
+def pick_bucket(rng: torch.Generator, buckets: list[Bucket]) -> Bucket:
+    w = torch.tensor([b.weight for b in buckets])
+    return buckets[int(torch.multinomial(w, 1, generator=rng))]
+
+
+def lr_at(step: int, base: float, warmup: int, total: int, min_ratio: float) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    p = min(1.0, (step - warmup) / max(1, total - warmup))
+    return base * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+@dataclass
+class RunPaths:
+    root: Path
+
+    def state(self, stage: str) -> Path:
+        return self.root / f"state_{stage}.safetensors"
+
+    def meta(self, stage: str) -> Path:
+        return self.root / f"state_{stage}.json"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "training_log.jsonl"
+
+    @property
+    def model(self) -> Path:
+        return self.root / "model"
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, run_dir: Path, device: str, init_from: Path | None = None):
+        self.cfg, self.device = cfg, torch.device(device)
+        self.paths = RunPaths(Path(run_dir))
+        self.paths.root.mkdir(parents=True, exist_ok=True)
+        ckpt.write_json(self.paths.root / "train_config.json", cfg.to_dict())
+        self.amp = torch.bfloat16 if self.device.type == "cuda" else None
+        self.vae = build_vae(cfg.vae).to(self.device)
+        self.dit = build_dit(cfg.dit).to(self.device)
+        self.ema = build_dit(cfg.dit).to(self.device).requires_grad_(False)
+        self.ema.load_state_dict(self.dit.state_dict())
+        self.text = None
+        if init_from is not None and not self.paths.log.exists():
+            # Continue the model's own training log, so its record spans every session.
+            old = Path(init_from) / "training_log.jsonl"
+            if old.is_file():
+                self.paths.log.write_bytes(old.read_bytes())
+        if init_from is not None:
+            bundle = ModelBundle.load(init_from, device="cpu")
+            self.vae.load_state_dict(bundle.vae.state_dict())
+            self.dit.load_state_dict(bundle.dit.state_dict())
+            self.ema.load_state_dict(bundle.dit.state_dict())
+            self.record = bundle.config.get("training", {})
+        else:
+            self.record = {}
+        self.log_file = self.paths.log.open("a", encoding="utf-8")
+        prior = self.record.get("totals", {})
+        self.totals = {"dit_samples": 0, "vae_seconds": 0.0, "dit_seconds": 0.0, **prior}
+        self.totals.setdefault("devices", [])
+        name = torch.cuda.get_device_name() if self.device.type == "cuda" else self.device.type
+        if name not in self.totals["devices"]:
+            self.totals["devices"] = [*self.totals["devices"], name]
+        self._clock = time.time()
+
+    # ----------------------------------------------------------------- logging
+    def log(self, **row) -> None:
+        row["time"] = round(time.time(), 1)
+        self.log_file.write(json.dumps(row) + "\n")
+        self.log_file.flush()
+        if row.get("event") != "step" or row.get("step", 0) % (self.cfg.log_every * 4) == 0:
+            print(json.dumps(row), flush=True)
+
+    # ----------------------------------------------------------------- stage 1: VAE
+    def train_vae(self, minutes: float, resume: bool) -> None:
+        cfg = self.cfg
+        opt = torch.optim.AdamW(self.vae.parameters(), lr=cfg.vae_lr, betas=(0.9, 0.95), weight_decay=0.0)
+        step = self._load_state("vae", [(self.vae, "vae.")], opt) if resume else 0
+        deadline, last_ckpt = time.time() + minutes * 60, time.time()
+        self.vae.train()
+        while step < cfg.vae_steps and time.time() < deadline:
+            rng = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
+            b = pick_bucket(rng, cfg.vae_buckets)
+            n = max(1, cfg.vae_pixels_per_batch // (b.width * b.height * b.frames))
+            batch = make_world_batch(cfg, n, b, seed=cfg.seed * 7919 + step, device=self.device)
+            video = batch.video.permute(0, 4, 1, 2, 3) * 2 - 1  # (B, 3, T, H, W) in [-1, 1]
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step, cfg.vae_lr, cfg.warmup, cfg.vae_steps, cfg.min_lr_ratio)
+            with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
+                out = self.vae.loss(video, kl_weight=cfg.vae_kl_weight)
+            opt.zero_grad(set_to_none=True)
+            out["loss"].backward()
+            gn = torch.nn.utils.clip_grad_norm_(self.vae.parameters(), cfg.grad_clip)
+            opt.step()
+            step += 1
+            if step % cfg.log_every == 0:
+                self.log(event="step", stage="vae", step=step, **{k: float(v.detach()) for k, v in out.items()},
+                         grad_norm=float(gn), lr=opt.param_groups[0]["lr"], bucket=[b.width, b.height, b.frames])
+            if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
+                self._save_state("vae", step, {"vae.": self.vae}, opt)
+                last_ckpt = time.time()
+        self._save_state("vae", step, {"vae.": self.vae}, opt)
+        self.set_latent_stats()
+        self.export()
+
+    @torch.no_grad()
+    def set_latent_stats(self) -> None:
+        """Per-channel mean/std of latents over world batches, so the DiT sees unit-scale data."""
+        self.vae.eval()
+        self.vae.set_latent_stats(torch.zeros(self.vae.config.latent_channels, device=self.device),
+                                  torch.ones(self.vae.config.latent_channels, device=self.device))
+        zs = []
+        for i in range(self.cfg.latent_stat_batches):
+            b = self.cfg.dit_buckets[0]
+            batch = make_world_batch(self.cfg, 8, b, seed=10_000_019 + i, device=self.device)
+            zs.append(encode_batch_video(self.vae, batch.video, self.amp).float())
+        z = torch.cat([x.transpose(0, 1).reshape(x.shape[1], -1) for x in zs], dim=1)
+        self.vae.set_latent_stats(z.mean(dim=1), z.std(dim=1).clamp_min(1e-3))
+        self.log(event="latent_stats", mean=z.mean(dim=1).tolist(), std=z.std(dim=1).tolist())
+
+    # ----------------------------------------------------------------- stage 2: DiT
+    def _text(self):
+        if self.text is None:
+            from engine.models.text import MiniLMEncoder
+
+            self.text = MiniLMEncoder.load(device=str(self.device))
+        return self.text
+
+    def train_dit(self, minutes: float, resume: bool, stop_at: int | None = None) -> None:
+        cfg = self.cfg
+        self.vae.eval().requires_grad_(False)
+        decay, no_decay = [], []
+        for name, p in self.dit.named_parameters():
+            (no_decay if p.ndim < 2 or "embed" in name or "table" in name else decay).append(p)
+        opt = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=cfg.dit_lr, betas=(0.9, 0.99), fused=self.device.type == "cuda")
+        step = self._load_state("dit", [(self.dit, "dit."), (self.ema, "ema.")], opt) if resume else 0
+        val = self._val_batches()
+        deadline, last_ckpt = time.time() + minutes * 60, time.time()
+        seen, t0, tokens_done = 0, time.time(), 0
+        last = min(cfg.dit_steps, stop_at or cfg.dit_steps)
+        while step < last and time.time() < deadline:
+            self.dit.train()
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step, cfg.dit_lr, cfg.warmup, cfg.dit_steps, cfg.min_lr_ratio)
+            rng = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
+            late = step >= cfg.context_start * cfg.dit_steps
+            task = pick(rng, cfg.tasks_late if late else cfg.tasks_early)
+            b = pick_bucket(rng, cfg.dit_buckets)
+            with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
+                loss, info = dit_loss(self, task, b, step)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            gn = torch.nn.utils.clip_grad_norm_(self.dit.parameters(), cfg.grad_clip)
+            opt.step()
+            self._ema_update(step)
+            step += 1
+            seen += info["batch"]
+            self.totals["dit_samples"] += info["batch"]
+            tokens_done += info["tokens"]
+            if step % cfg.log_every == 0:
+                dt = time.time() - t0
+                flops = 3 * tokens_done * self.dit.flops_per_token(info["seq"]) / max(dt, 1e-9)
+                self.log(event="step", stage="dit", step=step, loss=float(loss), task=task,
+                         grad_norm=float(gn), lr=opt.param_groups[0]["lr"], samples_per_s=seen / dt,
+                         tflops=flops / 1e12, bucket=[b.width, b.height, b.frames])
+                seen, t0, tokens_done = 0, time.time(), 0
+            if step % cfg.val_every == 0:
+                self.log(event="val", stage="dit", step=step, val_loss=self.validate(val))
+            if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
+                self._save_state("dit", step, {"dit.": self.dit, "ema.": self.ema}, opt)
+                self.export(step)
+                last_ckpt = time.time()
+        self._save_state("dit", step, {"dit.": self.dit, "ema.": self.ema}, opt)
+        self.log(event="val", stage="dit", step=step, val_loss=self.validate(val))
+        self.export(step)
+
+    @torch.no_grad()
+    def _ema_update(self, step: int) -> None:
+        d = min(self.cfg.ema_decay, (1 + step) / (10 + step))
+        for pe, p in zip(self.ema.parameters(), self.dit.parameters(), strict=True):
+            pe.lerp_(p.detach(), 1 - d)
+
+    def _val_batches(self):
+        b = self.cfg.dit_buckets[0]
+        return [(task, b, 99_000_000 + i) for i, task in enumerate(["t2v", "i2v", "carry", "continue"])]
+
+    @torch.no_grad()
+    def validate(self, val) -> float:
+        """Loss of the EMA model on fixed batches at fixed noise levels (held-out captions)."""
+        losses = []
+        for task, b, seed in val:
+            with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
+                loss, _ = dit_loss(self, task, b, seed, model=self.ema, validation=True)
+            losses.append(float(loss))
+        return sum(losses) / len(losses)
+
+    # ----------------------------------------------------------------- state and export
+    def _save_state(self, stage: str, step: int, modules: dict, opt) -> None:
+        tensors = {}
+        for prefix, m in modules.items():
+            tensors.update({prefix + k: v for k, v in m.state_dict().items()})
+        ot, scalars = ckpt.flatten_optimizer(opt)
+        tensors.update(ot)
+        if stage == "dit":  # the DiT state carries the frozen VAE it was trained against
+            tensors.update({"vae." + k: v for k, v in self.vae.state_dict().items()})
+        ckpt.atomic_save_tensors(self.paths.state(stage), tensors)
+        now = time.time()
+        self.totals[f"{stage}_seconds"] += now - self._clock
+        self._clock = now
+        ckpt.write_json(self.paths.meta(stage), {"step": step, "optimizer": scalars, "totals": self.totals})
+        self.log(event="checkpoint", stage=stage, step=step)
+
+    def _load_state(self, stage: str, modules: list, opt) -> int:
+        path = self.paths.state(stage)
+        if not path.is_file():
+            if stage == "dit" and self.paths.state("vae").is_file():
+                vs = ckpt.split_prefix(ckpt.load_state_file(self.paths.state("vae")), "vae.")
+                self.vae.load_state_dict(vs)
+            return 0
+        state = ckpt.load_state_file(path)
+        meta = json.loads(self.paths.meta(stage).read_text())
+        self.totals.update(meta.get("totals", {}))
+        for module, prefix in modules:
+            module.load_state_dict(ckpt.split_prefix(state, prefix))
+        if stage == "dit":
+            self.vae.load_state_dict(ckpt.split_prefix(state, "vae."))
+        ckpt.unflatten_optimizer(opt, {k: v.to(self.device) for k, v in state.items()}, meta["optimizer"])
+        self.log(event="resume", stage=stage, step=meta["step"])
+        return int(meta["step"])
+
+    def export(self, step: int | None = None) -> Path:
+        bundle = ModelBundle(vae=self.vae, dit=self.ema, config=ModelBundle.make_config(self.cfg, self.record))
+        bundle.config["training"]["dit_steps_done"] = step
+        bundle.config["training"]["totals"] = dict(self.totals)
+        bundle.save(self.paths.model, log=self.paths.log)
+        return self.paths.model
+
+
+def run(cfg: TrainConfig, run_dir: Path, stage: str, minutes: float, resume: bool, device: str,
+        init_from: Path | None = None, stop_at: int | None = None) -> Path:
+    if stage not in ("vae", "dit", "all"):
+        raise EngineError(f"unknown stage {stage!r} (vae, dit or all)")
+    tr = Trainer(cfg, run_dir, device, init_from=init_from)
+    start = time.time()
+    if stage in ("vae", "all"):
+        tr.train_vae(minutes if stage == "vae" else minutes * 0.25, resume)
+    if stage in ("dit", "all"):
+        left = minutes - (time.time() - start) / 60
+        tr.train_dit(max(0.0, left), resume or stage == "all", stop_at=stop_at)
+    return tr.paths.model

@@ -1,0 +1,93 @@
+"""Training recipe: one JSON file per model, kept beside the model it produces."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from engine.request import EngineError
+
+
+@dataclass
+class Bucket:
+    """One training shape: all items of a step share it (so attention needs no mask)."""
+
+    width: int
+    height: int
+    frames: int  # 1 + 4k
+    weight: float = 1.0
+
+
+@dataclass
+class TrainConfig:
+    name: str = "storyloom-tiny"
+    seed: int = 0
+    # What to build
+    vae: dict = field(default_factory=dict)  # VAEConfig fields
+    dit: str | dict = "tiny"  # a DIT_CONFIGS name or DiTConfig fields
+    native_width: int = 256
+    native_height: int = 144
+    native_fps: float = 12.0
+    chunk_latents: int = 7  # latent frames generated per chunk (1 + 4*6 = 25 frames)
+    # Sampling defaults written into the model config
+    steps: int = 20
+    guidance: float = 4.0
+    context_guidance: float = 1.0
+    # Stage 1: the autoencoder
+    vae_steps: int = 4000
+    vae_lr: float = 4e-4
+    vae_pixels_per_batch: int = 256 * 144 * 96  # frames x pixels per step
+    vae_kl_weight: float | None = None  # None: the VAEConfig default
+    vae_buckets: list[Bucket] = field(default_factory=lambda: [
+        Bucket(256, 144, 9, 2.0), Bucket(256, 144, 1, 1.0), Bucket(144, 256, 9, 0.5),
+        Bucket(192, 192, 5, 0.5),
+    ])
+    # Stage 2: the transformer
+    dit_steps: int = 20000
+    dit_lr: float = 3e-4
+    warmup: int = 300
+    min_lr_ratio: float = 0.1
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    ema_decay: float = 0.999
+    tokens_per_batch: int = 32768
+    dit_buckets: list[Bucket] = field(default_factory=lambda: [
+        Bucket(256, 144, 25, 4.0), Bucket(256, 144, 13, 2.0), Bucket(256, 144, 1, 1.0),
+        Bucket(144, 256, 13, 0.7), Bucket(192, 192, 13, 0.7), Bucket(320, 128, 13, 0.5),
+    ])
+    # Context tasks: shares of steps, before and after `context_start` (a fraction of dit_steps)
+    context_start: float = 0.2
+    tasks_early: dict = field(default_factory=lambda: {"t2v": 0.8, "i2v": 0.2})
+    tasks_late: dict = field(default_factory=lambda: {
+        "t2v": 0.35, "i2v": 0.2, "carry": 0.2, "refs": 0.1, "continue": 0.15})
+    curriculum: dict | None = None  # passed to the world's make_batch
+    text_dropout: float = 0.1
+    context_noise: float = 0.05  # max noise level added to context latents
+    logit_normal_std: float = 1.0
+    previous_frames: int = 9  # frames of the previous scene encoded -> 2 group latents kept
+    latent_stat_batches: int = 8  # world batches of 8 clips measured for latent normalisation
+    data_pool: int = 0  # >0: cycle through this many fixed batches (overfitting checks)
+    # Book-keeping
+    checkpoint_minutes: float = 3.0
+    val_every: int = 500
+    log_every: int = 50
+
+    @classmethod
+    def load(cls, path: Path) -> TrainConfig:
+        try:
+            raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise EngineError(f"training config not found: {path}") from None
+        except json.JSONDecodeError as e:
+            raise EngineError(f"training config {path} is not valid JSON: {e.msg}") from None
+        unknown = set(raw) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise EngineError(f"training config {path}: unknown keys {sorted(unknown)}")
+        for key in ("vae_buckets", "dit_buckets"):
+            if key in raw:
+                raw[key] = [Bucket(**b) for b in raw[key]]
+        return cls(**raw)
+
+    def to_dict(self) -> dict:
+        return asdict(self)

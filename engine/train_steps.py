@@ -1,0 +1,126 @@
+"""One training step's work: world batch -> latents -> context task -> flow-matching loss."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from engine.models.dit import PREVIOUS, patchify
+from engine.sampling import resolution_shift
+from engine.sequence import Context, build_sequence
+from engine.train_config import Bucket
+
+
+def make_world_batch(cfg, n: int, b: Bucket, *, seed: int, device, story_context: bool = False,
+                     n_references: int = 0, heldout: bool = False):
+    from engine.data.synthetic import make_batch
+
+    k = min(cfg.previous_frames, b.frames)
+    batch = make_batch(n, b.width, b.height, b.frames, cfg.native_fps, seed=seed, device=device,
+                       story_context=story_context, n_references=n_references,
+                       previous_frames=k, heldout_captions=heldout, curriculum=cfg.curriculum)
+    if batch.previous is not None and k < cfg.previous_frames:
+        # A short previous scene: hold its first frame, exactly as the pipeline does.
+        first = batch.previous[:, :1].expand(-1, cfg.previous_frames - k, -1, -1, -1)
+        batch.previous = torch.cat([first, batch.previous], dim=1)
+    return batch
+
+
+@torch.no_grad()
+def encode_batch_video(vae, video: Tensor, amp=None) -> Tensor:
+    """(B, T, H, W, 3) in [0, 1] -> normalised latent (B, C, t, h, w) in fp32."""
+    x = video.permute(0, 4, 1, 2, 3) * 2 - 1
+    with torch.autocast(x.device.type, dtype=amp, enabled=amp is not None):
+        z = vae.encode(x)
+    return z.float()
+
+
+def tokens_per_item(tr, b: Bucket) -> int:
+    f = tr.vae.config.spatial_factor
+    pt, ph, pw = tr.dit.config.patch
+    t = 1 + (b.frames - 1) // 4
+    return (t // pt) * (b.height // f // ph) * (b.width // f // pw)
+
+
+def encode_text(tr, captions: list[str], drop: Tensor) -> tuple[Tensor, Tensor]:
+    states, mask = tr._text().encode(captions)
+    mask = mask & ~drop[:, None].to(mask.device)  # dropped prompts keep only the model's null token
+    return states.to(tr.device), mask.to(tr.device)
+
+
+def dit_loss(tr, task: str, b: Bucket, step_or_seed: int, model=None, validation: bool = False):
+    """Flow-matching loss for one batch of one task: t2v, i2v, carry, refs or continue."""
+    cfg, model = tr.cfg, model or tr.dit
+    seed = cfg.seed * 7919 + (step_or_seed % cfg.data_pool if cfg.data_pool else step_or_seed)
+    gen = torch.Generator(device=tr.device).manual_seed(seed)
+    cpu_gen = torch.Generator().manual_seed(seed)
+    extra = 8 if task == "continue" else 0  # two more latent groups to serve as context
+    n_refs = 0
+    if task == "refs" or (task == "carry" and bool(torch.rand(1, generator=cpu_gen) < 0.5)):
+        n_refs = 1 + int(torch.rand(1, generator=cpu_gen) < 0.3)
+    per_item = tokens_per_item(tr, b)
+    n = max(1, min(256, cfg.tokens_per_batch // max(per_item, 1)))
+    if validation:
+        n = min(n, 16)
+    batch = make_world_batch(cfg, n, Bucket(b.width, b.height, b.frames + extra), seed=seed,
+                             device=tr.device, story_context=task == "carry",
+                             n_references=n_refs, heldout=validation)
+    z = encode_batch_video(tr.vae, batch.video, tr.amp)  # (B, C, t, h, w)
+    B = z.shape[0]
+    ctx = Context()
+    if task == "continue":
+        ctx.previous, ctx.continues, z = z[:, :, 1:3], True, z[:, :, 3:]
+    elif task == "i2v":
+        ctx.start = z[:, :, :1]
+    prev_valid = None
+    if task == "carry" and batch.previous is not None:
+        ctx.previous = encode_batch_video(tr.vae, batch.previous, tr.amp)[:, :, -2:]
+        if batch.previous_valid is not None and not bool(batch.previous_valid.all()):
+            prev_valid = batch.previous_valid.to(tr.device)  # first scenes of stories have none
+    if n_refs and batch.references is not None:
+        refs = batch.references  # (B, R, H, W, 3)
+        ctx.references = [encode_batch_video(tr.vae, refs[:, r : r + 1], tr.amp) for r in range(refs.shape[1])]
+
+    # Noise levels: logit-normal, shifted like the sampler for this token count.
+    if validation:
+        t = torch.linspace(0.1, 0.9, B, device=tr.device)
+    else:
+        t = torch.sigmoid(torch.randn(B, generator=gen, device=tr.device) * cfg.logit_normal_std)
+        shift = resolution_shift(per_item)
+        t = shift * t / (1 + (shift - 1) * t)
+    eps = torch.randn(z.shape, generator=gen, device=tr.device)
+    tb = t.view(B, 1, 1, 1, 1)
+    z_t = (1 - tb) * z + tb * eps
+    velocity = eps - z
+
+    # Small noise on context latents, so the model tolerates imperfect (generated) context.
+    s = torch.rand(B, generator=gen, device=tr.device) * cfg.context_noise
+    sb = s.view(B, 1, 1, 1, 1)
+
+    def aug(c):
+        return None if c is None else (1 - sb) * c + sb * torch.randn(c.shape, generator=gen, device=tr.device)
+
+    if not ctx.empty:
+        ctx.previous = aug(ctx.previous)
+        ctx.references = [aug(r) for r in ctx.references] if ctx.references else None
+        ctx.start = aug(ctx.start)
+    seq = build_sequence(z_t, t, model.config.patch, ctx, ctx_sigma=s)
+
+    drop = torch.rand(B, generator=cpu_gen) < (0.0 if validation else cfg.text_dropout)
+    text, text_mask = encode_text(tr, batch.captions, drop)
+    # Hide context that an item does not have (a story's first scene has no previous scene; a
+    # clip with one character has one reference) behind the attention mask.
+    valid = torch.ones(seq.kind.shape, dtype=torch.bool, device=tr.device)
+    if prev_valid is not None:
+        valid &= ~((seq.kind == PREVIOUS) & ~prev_valid[:, None])
+    if ctx.references and batch.references_valid is not None and not bool(batch.references_valid.all()):
+        per_ref = patchify(ctx.references[0], model.config.patch).shape[1]
+        for r in range(len(ctx.references)):
+            valid[:, r * per_ref : (r + 1) * per_ref] &= batch.references_valid[:, r, None].to(tr.device)
+    seq_id = None if bool(valid.all()) else torch.where(valid, 0, -1)
+    pred = model(seq.x, seq.sigma, seq.pos, seq.kind, text, text_mask, seq_id)  # (B, N, token_dim)
+    pred = pred[:, seq.n_context :][:, seq.predict]
+    target = patchify(velocity, model.config.patch)[:, seq.predict]
+    loss = F.mse_loss(pred.float(), target.float())
+    return loss, {"batch": B, "tokens": B * seq.x.shape[1], "seq": seq.x.shape[1]}

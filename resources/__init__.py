@@ -1,0 +1,1 @@
+"""Storyloom's resources: default model, sample storyboard, icons and theme (data only)."""

@@ -1,0 +1,124 @@
+"""Engine.generate on a tiny model: shapes, aspect ratios, seeds, callbacks, cancel, errors,
+chunked long clips, and context that really conditions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.request import Cancelled, EngineError, GenerationRequest
+
+
+def req(**kw) -> GenerationRequest:
+    base = {"prompt": "a red ball moves to the left", "width": 64, "height": 48, "frames": 5, "seed": 3}
+    base.update(kw)
+    return GenerationRequest(**base)
+
+
+@pytest.mark.parametrize("w,h", [(64, 48), (48, 64), (32, 32), (96, 32)])
+@pytest.mark.parametrize("frames", [1, 5, 17])
+def test_shapes_any_aspect_and_duration(tiny_engine, w, h, frames):
+    clip = tiny_engine.generate(req(width=w, height=h, frames=frames))
+    assert clip.frames.shape == (frames, h, w, 3) and clip.frames.dtype == np.uint8
+    assert clip.is_image == (frames == 1)
+    assert clip.recipe["width"] == w and clip.recipe["seed"] == 3
+
+
+def test_same_seed_same_clip_other_seed_other_clip(tiny_engine):
+    a = tiny_engine.generate(req(seed=11))
+    b = tiny_engine.generate(req(seed=11))
+    c = tiny_engine.generate(req(seed=12))
+    assert np.array_equal(a.frames, b.frames)
+    assert not np.array_equal(a.frames, c.frames)
+
+
+def test_callback_once_per_step_and_cancel_within_one_step(tiny_engine):
+    seen = []
+    tiny_engine.generate(req(steps=6), on_step=lambda info: seen.append((info.step, info.steps)))
+    assert seen == [(i, 6) for i in range(1, 7)]
+    calls = []
+
+    def cancel_at_two(info):
+        calls.append(info.step)
+        return info.step < 2
+
+    with pytest.raises(Cancelled):
+        tiny_engine.generate(req(steps=6), on_step=cancel_at_two)
+    assert calls == [1, 2]
+
+
+def test_long_clip_is_generated_in_chunks_with_progress(tiny_engine):
+    chunks = set()
+    clip = tiny_engine.generate(req(frames=61, steps=2), on_step=lambda i: chunks.add((i.chunk, i.chunks)))
+    assert clip.frames.shape[0] == 61
+    n = max(c for _, c in chunks)
+    assert n >= 2 and {c for c, _ in chunks} == set(range(n))
+    assert clip.tail_latents is not None and clip.tail_latents.shape[1] == 2
+
+
+def test_seconds_and_fps(tiny_engine):
+    clip = tiny_engine.generate(req(frames=None, seconds=1.0, fps=16))
+    assert clip.fps == 16 and clip.frames.shape[0] == 16
+    native = tiny_engine.generate(req(frames=None, seconds=1.0))
+    assert native.fps == tiny_engine.native.fps and native.frames.shape[0] == 8
+
+
+def test_start_image_is_the_first_frame(tiny_engine):
+    rng = np.random.default_rng(0)
+    image = np.zeros((48, 64, 3), np.uint8)
+    image[:, :32] = (200, 40, 40)
+    image[:, 32:] = (30, 60, 200)
+    image += rng.integers(0, 10, image.shape, dtype=np.uint8)
+    with_img = tiny_engine.generate(req(image=image))
+    without = tiny_engine.generate(req())
+
+    def err(f):
+        return np.abs(f.astype(float) - image.astype(float)).mean()
+
+    assert err(with_img.frames[0]) < err(without.frames[0])
+    assert with_img.recipe["start_image"] is True
+
+
+def test_reference_and_previous_change_the_output(tiny_engine):
+    ref_a = np.full((48, 64, 3), 30, np.uint8)
+    ref_b = np.full((48, 64, 3), 220, np.uint8)
+    a = tiny_engine.generate(req(references=[ref_a]))
+    b = tiny_engine.generate(req(references=[ref_b]))
+    assert np.abs(a.frames.astype(int) - b.frames.astype(int)).mean() > 0.5
+    prev = np.random.default_rng(1).integers(0, 255, (9, 48, 64, 3), dtype=np.uint8)
+    c = tiny_engine.generate(req(previous=prev))
+    d = tiny_engine.generate(req(previous=prev, carry_over_strength=0.0))
+    assert c.recipe["previous"] and not d.recipe["previous"]
+    assert not np.array_equal(c.frames, d.frames)
+
+
+@pytest.mark.parametrize("kw,msg", [
+    ({"width": 50}, "multiple of 16"),
+    ({"height": 0}, "multiple of 16"),
+    ({"frames": 0}, "at least 1"),
+    ({"frames": None, "seconds": 0}, "positive"),
+    ({"steps": 0}, "steps"),
+    ({"fps": 500}, "fps"),
+])
+def test_bad_requests_give_clear_errors(tiny_engine, kw, msg):
+    with pytest.raises(EngineError, match=msg):
+        tiny_engine.generate(req(**kw))
+
+
+def test_bad_model_folders(tmp_path, tiny_model_dir):
+    from engine.pipeline import Engine
+
+    with pytest.raises(EngineError, match="not found"):
+        Engine.load(tmp_path / "nope", device="cpu")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text((tiny_model_dir / "config.json").read_text())
+    with pytest.raises(EngineError, match="no model.safetensors"):
+        Engine.load(broken, device="cpu")
+    data = (tiny_model_dir / "model.safetensors").read_bytes()
+    (broken / "model.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(EngineError, match="unreadable or truncated"):
+        Engine.load(broken, device="cpu")
+    (broken / "config.json").write_text("{not json")
+    with pytest.raises(EngineError, match="not valid JSON"):
+        Engine.load(broken, device="cpu")
