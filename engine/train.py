@@ -67,6 +67,7 @@ class Trainer:
         self.paths.root.mkdir(parents=True, exist_ok=True)
         ckpt.write_json(self.paths.root / "train_config.json", cfg.to_dict())
         self.amp = torch.bfloat16 if self.device.type == "cuda" else None
+        torch.manual_seed(cfg.seed)  # initial weights are part of the recipe
         self.vae = build_vae(cfg.vae).to(self.device)
         self.dit = build_dit(cfg.dit).to(self.device)
         self.ema = build_dit(cfg.dit).to(self.device).requires_grad_(False)
@@ -130,8 +131,8 @@ class Trainer:
             if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
                 self._save_state("vae", step, {"vae.": self.vae}, opt)
                 last_ckpt = time.time()
+        self.set_latent_stats()  # before saving: the DiT stage trains on normalised latents
         self._save_state("vae", step, {"vae.": self.vae}, opt)
-        self.set_latent_stats()
         self.export()
 
     @torch.no_grad()
@@ -152,9 +153,15 @@ class Trainer:
     # ----------------------------------------------------------------- stage 2: DiT
     def _text(self):
         if self.text is None:
+            import os
+
             from engine.models.text import MiniLMEncoder
 
-            self.text = MiniLMEncoder.load(device=str(self.device))
+            # A copy of the encoder's files can be named where the package is not installed
+            # (a bare GPU machine); fp16 copies are promoted to fp32.
+            folder = os.environ.get("STORYLOOM_TEXT_ENCODER_DIR")
+            self.text = MiniLMEncoder.load(device=str(self.device), model_dir=Path(folder) if folder else None)
+            self.text.bert.float()
         return self.text
 
     def train_dit(self, minutes: float, resume: bool, stop_at: int | None = None) -> None:
@@ -193,7 +200,7 @@ class Trainer:
             if step % cfg.log_every == 0:
                 dt = time.time() - t0
                 flops = 3 * tokens_done * self.dit.flops_per_token(info["seq"]) / max(dt, 1e-9)
-                self.log(event="step", stage="dit", step=step, loss=float(loss), task=task,
+                self.log(event="step", stage="dit", step=step, loss=float(loss.detach()), task=task,
                          grad_norm=float(gn), lr=opt.param_groups[0]["lr"], samples_per_s=seen / dt,
                          tflops=flops / 1e12, bucket=[b.width, b.height, b.frames])
                 seen, t0, tokens_done = 0, time.time(), 0
