@@ -167,7 +167,9 @@ class DiTBlock(nn.Module):
         self.cross = CrossAttention(dim, heads)
         self.norm3 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
         hidden = int(dim * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, dim))
+        self.mlp = nn.Sequential(
+            nn.Linear(dim, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, dim)
+        )
         self.table = nn.Parameter(torch.randn(6, dim) / dim**0.5)
 
     def forward(self, x, mod, rope, mask, text, text_mask) -> Tensor:
@@ -191,7 +193,9 @@ class DiT(nn.Module):
         self.type_embed = nn.Embedding(c.n_types, d)
         self.t_embed = nn.Sequential(nn.Linear(256, d), nn.SiLU(), nn.Linear(d, d))
         self.t_mod = nn.Sequential(nn.SiLU(), nn.Linear(d, 6 * d))
-        self.text_proj = nn.Sequential(nn.Linear(c.text_dim, d), nn.GELU(approximate="tanh"), nn.Linear(d, d))
+        self.text_proj = nn.Sequential(
+            nn.Linear(c.text_dim, d), nn.GELU(approximate="tanh"), nn.Linear(d, d)
+        )
         # Always-valid learned token: an empty or dropped prompt still has something to attend to.
         self.text_null = nn.Parameter(torch.randn(1, 1, d) * 0.02)
         self.rope = Rope3D(d // c.heads, c.rope_split, c.rope_theta)
@@ -225,7 +229,8 @@ class DiT(nn.Module):
         kind: Tensor,  # (B, N) token type ids
         text: Tensor,  # (B, L, text_dim) prompt token states
         text_mask: Tensor,  # (B, L) bool, True = real token
-        seq_id: Tensor | None = None,  # (B, N) packing ids; tokens attend within one id; -1 = padding
+        seq_id: Tensor
+        | None = None,  # (B, N) packing ids; tokens attend within one id; -1 = padding
     ) -> Tensor:
         B, N, _ = x.shape
         h = self.x_embed(x) + self.type_embed(kind)
@@ -250,7 +255,9 @@ class DiT(nn.Module):
         """Forward multiply-adds x2 per token (matmuls + attention), for FLOP/s reports."""
         c = self.config
         d = c.width
-        per_block = 2 * (4 * d * d + 2 * d * d + 2 * c.mlp_ratio * d * d)  # qkv+proj, q+proj(cross), mlp
+        per_block = 2 * (
+            4 * d * d + 2 * d * d + 2 * c.mlp_ratio * d * d
+        )  # qkv+proj, q+proj(cross), mlp
         per_block += 2 * 2 * d * n_text / 1  # cross kv computed per text token, amortised ~small
         per_block += 2 * 2 * n_tokens * d  # self-attention scores + weighted sum
         per_block += 2 * 2 * (n_text + 1) * d

@@ -1,0 +1,108 @@
+"""The prompt encoder: our small BERT equals the package's reference, masks, cache, errors."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from engine.models.text import MiniLMEncoder, PromptEncoder, package_model_dir
+from engine.request import EngineError
+
+PROMPTS = [
+    "a red circle moves left on a blue background",
+    "A small green square with thin white stripes, the camera pans right.",
+    "",
+    "sunset photo; slow zoom in",
+]
+
+
+@pytest.fixture(scope="module")
+def encoder() -> MiniLMEncoder:
+    return MiniLMEncoder.load(max_length=64)
+
+
+def test_loads_fast_and_is_a_frozen_prompt_encoder() -> None:
+    start = time.perf_counter()
+    enc = MiniLMEncoder.load()
+    assert time.perf_counter() - start < 5.0  # ~0.3 s here; generous for a busy machine
+    assert isinstance(enc, PromptEncoder) and enc.dim == 384
+    assert not enc.bert.training
+    assert all(not p.requires_grad for p in enc.bert.parameters())
+
+
+def test_states_and_mask_shapes(encoder: MiniLMEncoder) -> None:
+    states, mask = encoder.encode(PROMPTS)
+    assert states.dtype == torch.float32 and mask.dtype == torch.bool
+    assert states.shape[:2] == mask.shape and states.shape[0] == 4 and states.shape[2] == 384
+    lengths = mask.sum(1).tolist()
+    assert lengths[2] == 2  # the empty prompt is [CLS] [SEP]
+    assert max(lengths) == states.shape[1] and lengths[1] > lengths[0]
+    assert mask[:, 0].all()  # masks are left-aligned: real tokens first
+    assert (states[~mask] == 0).all()
+    assert (states[mask].abs().sum(-1) > 0).all()
+
+
+def test_matches_the_packages_reference_implementation(encoder: MiniLMEncoder) -> None:
+    st = pytest.importorskip("sentence_transformers")
+    reference = st.SentenceTransformer(str(package_model_dir()), device="cpu")
+    expected = torch.from_numpy(reference.encode(PROMPTS))  # mean-pooled, L2-normalised
+    torch.testing.assert_close(encoder.sentence_embedding(PROMPTS), expected, atol=1e-5, rtol=0)
+    states, mask = encoder.encode(PROMPTS)
+    tokens = reference.encode(PROMPTS, output_value="token_embeddings")
+    for i, ref in enumerate(tokens):
+        n = int(mask[i].sum())
+        assert ref.shape[0] == n
+        torch.testing.assert_close(states[i, :n], torch.as_tensor(ref), atol=1e-4, rtol=1e-4)
+
+
+def test_padding_does_not_change_real_tokens() -> None:
+    enc = MiniLMEncoder.load()
+    alone, _ = enc._forward([PROMPTS[0]])
+    batched, mask = enc._forward([PROMPTS[0], PROMPTS[1]])  # padded to the longer prompt
+    n = alone.shape[1]
+    assert batched.shape[1] > n and not mask[0, n:].any()
+    torch.testing.assert_close(batched[0, :n], alone[0], atol=1e-5, rtol=1e-5)
+    # and the mask matters: without it the pads leak into the real tokens
+    ids = torch.tensor([enc.tokenizer.encode_batch([PROMPTS[0], PROMPTS[1]])[0].ids])
+    unmasked = enc.bert(ids, torch.ones_like(ids, dtype=torch.bool))
+    assert (unmasked[0, :n] - alone[0]).abs().max() > 1e-3
+
+
+def test_identical_prompts_are_encoded_once_and_cached() -> None:
+    enc = MiniLMEncoder.load()
+    enc.cache_size = 2
+    states, mask = enc.encode([PROMPTS[0]] * 6)
+    assert len(enc._cache) == 1
+    assert (states == states[0]).all() and mask.all()
+    again, _ = enc.encode([PROMPTS[0]])
+    torch.testing.assert_close(again[0], states[0])
+    enc.encode([PROMPTS[1], PROMPTS[3]])
+    assert len(enc._cache) == 2 and PROMPTS[0] not in enc._cache  # least recently used left
+
+
+def test_long_prompts_are_truncated_to_max_length() -> None:
+    enc = MiniLMEncoder.load(max_length=16)
+    states, mask = enc.encode(["a very long prompt " * 40, "short"])
+    assert states.shape[1] == 16 and mask[0].all() and mask[1].sum() == 3
+
+
+def test_states_feed_a_trainable_layer(encoder: MiniLMEncoder) -> None:
+    states, _ = encoder.encode(PROMPTS[:2])
+    assert not states.requires_grad
+    proj = torch.nn.Linear(384, 8)
+    proj(states).square().mean().backward()  # no inference-mode tensors in the graph
+    assert proj.weight.grad is not None
+
+
+def test_missing_or_corrupt_files_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(EngineError, match="missing.*model.safetensors"):
+        MiniLMEncoder.load(model_dir=tmp_path)
+    for name in ("config.json", "tokenizer.json"):
+        shutil.copy(package_model_dir() / name, tmp_path / name)
+    (tmp_path / "model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(EngineError, match="unreadable"):
+        MiniLMEncoder.load(model_dir=tmp_path)
