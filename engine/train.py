@@ -19,7 +19,7 @@ import torch
 from engine import checkpoint as ckpt
 from engine.model_bundle import ModelBundle, build_dit, build_vae
 from engine.train_config import Bucket, TrainConfig
-from engine.train_steps import dit_loss, encode_batch_video, make_world_batch
+from engine.train_steps import dit_loss, encode_batch_video, make_world_batch, prepare
 from engine.request import EngineError
 
 
@@ -94,6 +94,8 @@ class Trainer:
         if name not in self.totals["devices"]:
             self.totals["devices"] = [*self.totals["devices"], name]
         self._clock = time.time()
+        self._cache: dict[int, object] = {}  # replayed batches by source step
+        self._val_cache: dict[tuple, object] = {}
 
     # ----------------------------------------------------------------- logging
     def log(self, **row) -> None:
@@ -182,12 +184,9 @@ class Trainer:
             self.dit.train()
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, cfg.dit_lr, cfg.warmup, cfg.dit_steps, cfg.min_lr_ratio)
-            rng = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
-            late = step >= cfg.context_start * cfg.dit_steps
-            task = pick(rng, cfg.tasks_late if late else cfg.tasks_early)
-            b = pick_bucket(rng, cfg.dit_buckets)
+            task, b, prepared = self._data_for(step)
             with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
-                loss, info = dit_loss(self, task, b, step)
+                loss, info = dit_loss(self, task, b, step, prepared=prepared)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             gn = torch.nn.utils.clip_grad_norm_(self.dit.parameters(), cfg.grad_clip)
@@ -214,6 +213,35 @@ class Trainer:
         self.log(event="val", stage="dit", step=step, val_loss=self.validate(val))
         self.export(step)
 
+    def _source_step(self, step: int) -> int:
+        """Which fresh batch a step trains on. With replay, every (ratio + 1)-th step renders a
+        new batch and the others replay a recent one: the world is expensive to render on a CPU.
+        A pure function of the step, so a resumed run replays exactly the same batches."""
+        r = self.cfg.replay_ratio
+        if r <= 0 or step % (r + 1) == 0:
+            return step
+        fresh = step // (r + 1)
+        lo = max(0, fresh - self.cfg.replay_size + 1)
+        g = torch.Generator().manual_seed(self.cfg.seed * 31 + step)
+        return (lo + int(torch.randint(0, fresh - lo + 1, (1,), generator=g))) * (r + 1)
+
+    def _data_for(self, step: int):
+        cfg = self.cfg
+        src = self._source_step(step)
+        rng = torch.Generator().manual_seed(cfg.seed * 1_000_003 + src)
+        late = src >= cfg.context_start * cfg.dit_steps
+        task = pick(rng, cfg.tasks_late if late else cfg.tasks_early)
+        b = pick_bucket(rng, cfg.dit_buckets)
+        if cfg.replay_ratio <= 0:
+            return task, b, None
+        prepared = self._cache.pop(src, None)
+        if prepared is None:
+            prepared = prepare(self, task, b, cfg.seed * 7919 + src)
+        self._cache[src] = prepared  # most recently used last
+        while len(self._cache) > cfg.replay_size:
+            self._cache.pop(next(iter(self._cache)))
+        return task, b, prepared
+
     @torch.no_grad()
     def _ema_update(self, step: int) -> None:
         d = min(self.cfg.ema_decay, (1 + step) / (10 + step))
@@ -229,8 +257,12 @@ class Trainer:
         """Loss of the EMA model on fixed batches at fixed noise levels (held-out captions)."""
         losses = []
         for task, b, seed in val:
+            key = ("val", seed)
+            if key not in self._val_cache:  # fixed batches: render and encode them once
+                self._val_cache[key] = prepare(self, task, b, self.cfg.seed * 7919 + seed, validation=True)
             with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
-                loss, _ = dit_loss(self, task, b, seed, model=self.ema, validation=True)
+                loss, _ = dit_loss(self, task, b, seed, model=self.ema, validation=True,
+                                   prepared=self._val_cache[key])
             losses.append(float(loss))
         return sum(losses) / len(losses)
 

@@ -67,6 +67,8 @@ class TrainConfig:
     logit_normal_std: float = 1.0
     previous_frames: int = 9  # frames of the previous scene encoded -> 2 group latents kept
     latent_stat_batches: int = 8  # world batches of 8 clips measured for latent normalisation
+    replay_ratio: int = 0  # replayed batches per freshly rendered one (0: always fresh)
+    replay_size: int = 256  # how many recent fresh batches replay draws from (kept in memory)
     data_pool: int = 0  # >0: cycle through this many fixed batches (overfitting checks)
     # Book-keeping
     checkpoint_minutes: float = 3.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -43,17 +45,23 @@ def tokens_per_item(tr, b: Bucket) -> int:
     return (t // pt) * (b.height // f // ph) * (b.width // f // pw)
 
 
-def encode_text(tr, captions: list[str], drop: Tensor) -> tuple[Tensor, Tensor]:
-    states, mask = tr._text().encode(captions)
-    mask = mask & ~drop[:, None].to(mask.device)  # dropped prompts keep only the model's null token
-    return states.to(tr.device), mask.to(tr.device)
+@dataclass
+class Prepared:
+    """The deterministic part of a step (world batch -> clean latents, context, prompt states):
+    a pure function of (task, bucket, seed), so it can be cached and replayed for many epochs."""
+
+    z: Tensor  # (B, C, t, h, w) clean latent of the clip
+    ctx: Context  # clean context latents
+    prev_valid: Tensor | None  # (B,) which items have a previous scene
+    ref_valid: Tensor | None  # (B, R) which reference slots are filled
+    text: Tensor  # (B, L, D) prompt states
+    text_mask: Tensor  # (B, L)
+    per_item: int  # clip tokens per item (for the timestep shift)
 
 
-def dit_loss(tr, task: str, b: Bucket, step_or_seed: int, model=None, validation: bool = False):
-    """Flow-matching loss for one batch of one task: t2v, i2v, carry, refs or continue."""
-    cfg, model = tr.cfg, model or tr.dit
-    seed = cfg.seed * 7919 + (step_or_seed % cfg.data_pool if cfg.data_pool else step_or_seed)
-    gen = torch.Generator(device=tr.device).manual_seed(seed)
+@torch.no_grad()
+def prepare(tr, task: str, b: Bucket, seed: int, validation: bool = False) -> Prepared:
+    cfg = tr.cfg
     cpu_gen = torch.Generator().manual_seed(seed)
     extra = 8 if task == "continue" else 0  # two more latent groups to serve as context
     n_refs = 0
@@ -67,13 +75,12 @@ def dit_loss(tr, task: str, b: Bucket, step_or_seed: int, model=None, validation
                              device=tr.device, story_context=task == "carry",
                              n_references=n_refs, heldout=validation)
     z = encode_batch_video(tr.vae, batch.video, tr.amp)  # (B, C, t, h, w)
-    B = z.shape[0]
     ctx = Context()
     if task == "continue":
         ctx.previous, ctx.continues, z = z[:, :, 1:3], True, z[:, :, 3:]
     elif task == "i2v":
         ctx.start = z[:, :, :1]
-    prev_valid = None
+    prev_valid = ref_valid = None
     if task == "carry" and batch.previous is not None:
         ctx.previous = encode_batch_video(tr.vae, batch.previous, tr.amp)[:, :, -2:]
         if batch.previous_valid is not None and not bool(batch.previous_valid.all()):
@@ -81,13 +88,30 @@ def dit_loss(tr, task: str, b: Bucket, step_or_seed: int, model=None, validation
     if n_refs and batch.references is not None:
         refs = batch.references  # (B, R, H, W, 3)
         ctx.references = [encode_batch_video(tr.vae, refs[:, r : r + 1], tr.amp) for r in range(refs.shape[1])]
+        if batch.references_valid is not None and not bool(batch.references_valid.all()):
+            ref_valid = batch.references_valid.to(tr.device)
+    states, mask = tr._text().encode(batch.captions)
+    return Prepared(z, ctx, prev_valid, ref_valid, states.to(tr.device), mask.to(tr.device), per_item)
+
+
+def dit_loss(tr, task: str, b: Bucket, step_or_seed: int, model=None, validation: bool = False,
+             prepared: Prepared | None = None):
+    """Flow-matching loss for one batch of one task: t2v, i2v, carry, refs or continue."""
+    cfg, model = tr.cfg, model or tr.dit
+    seed = cfg.seed * 7919 + (step_or_seed % cfg.data_pool if cfg.data_pool else step_or_seed)
+    p = prepared or prepare(tr, task, b, seed, validation)
+    noise_seed = cfg.seed * 7919 + step_or_seed  # fresh noise every step, also on replayed data
+    gen = torch.Generator(device=tr.device).manual_seed(noise_seed)
+    cpu_gen = torch.Generator().manual_seed(noise_seed)
+    z = p.z
+    B = z.shape[0]
 
     # Noise levels: logit-normal, shifted like the sampler for this token count.
     if validation:
         t = torch.linspace(0.1, 0.9, B, device=tr.device)
     else:
         t = torch.sigmoid(torch.randn(B, generator=gen, device=tr.device) * cfg.logit_normal_std)
-        shift = resolution_shift(per_item)
+        shift = resolution_shift(p.per_item)
         t = shift * t / (1 + (shift - 1) * t)
     eps = torch.randn(z.shape, generator=gen, device=tr.device)
     tb = t.view(B, 1, 1, 1, 1)
@@ -101,25 +125,23 @@ def dit_loss(tr, task: str, b: Bucket, step_or_seed: int, model=None, validation
     def aug(c):
         return None if c is None else (1 - sb) * c + sb * torch.randn(c.shape, generator=gen, device=tr.device)
 
-    if not ctx.empty:
-        ctx.previous = aug(ctx.previous)
-        ctx.references = [aug(r) for r in ctx.references] if ctx.references else None
-        ctx.start = aug(ctx.start)
+    ctx = Context(start=aug(p.ctx.start), previous=aug(p.ctx.previous), continues=p.ctx.continues,
+                  references=[aug(r) for r in p.ctx.references] if p.ctx.references else None)
     seq = build_sequence(z_t, t, model.config.patch, ctx, ctx_sigma=s)
 
     drop = torch.rand(B, generator=cpu_gen) < (0.0 if validation else cfg.text_dropout)
-    text, text_mask = encode_text(tr, batch.captions, drop)
+    text_mask = p.text_mask & ~drop[:, None].to(tr.device)  # dropped prompts: only the null token
     # Hide context that an item does not have (a story's first scene has no previous scene; a
     # clip with one character has one reference) behind the attention mask.
     valid = torch.ones(seq.kind.shape, dtype=torch.bool, device=tr.device)
-    if prev_valid is not None:
-        valid &= ~((seq.kind == PREVIOUS) & ~prev_valid[:, None])
-    if ctx.references and batch.references_valid is not None and not bool(batch.references_valid.all()):
+    if p.prev_valid is not None:
+        valid &= ~((seq.kind == PREVIOUS) & ~p.prev_valid[:, None])
+    if ctx.references and p.ref_valid is not None:
         per_ref = patchify(ctx.references[0], model.config.patch).shape[1]
         for r in range(len(ctx.references)):
-            valid[:, r * per_ref : (r + 1) * per_ref] &= batch.references_valid[:, r, None].to(tr.device)
+            valid[:, r * per_ref : (r + 1) * per_ref] &= p.ref_valid[:, r, None]
     seq_id = None if bool(valid.all()) else torch.where(valid, 0, -1)
-    pred = model(seq.x, seq.sigma, seq.pos, seq.kind, text, text_mask, seq_id)  # (B, N, token_dim)
+    pred = model(seq.x, seq.sigma, seq.pos, seq.kind, p.text, text_mask, seq_id)  # (B, N, token_dim)
     pred = pred[:, seq.n_context :][:, seq.predict]
     target = patchify(velocity, model.config.patch)[:, seq.predict]
     loss = F.mse_loss(pred.float(), target.float())

@@ -54,7 +54,8 @@ class DiTConfig:
 
 DIT_CONFIGS: dict[str, DiTConfig] = {
     "test": DiTConfig(latent_channels=4, width=64, depth=2, heads=2),
-    "tiny": DiTConfig(width=320, depth=8, heads=5),
+    "tiny": DiTConfig(width=256, depth=6, heads=4),  # the shipped default (CPU-trainable)
+    "mini": DiTConfig(width=320, depth=8, heads=5),
     "small": DiTConfig(width=512, depth=12, heads=8),
     "base": DiTConfig(width=1024, depth=20, heads=16),
     "1b": DiTConfig(width=2048, depth=20, heads=16),

@@ -33,7 +33,7 @@ def losses(log_path, stage="dit"):
 
 
 def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path):
-    cfg = tiny_config()
+    cfg = tiny_config(replay_ratio=1, replay_size=2)
     a = tmp_path / "a"
     run(cfg, a, "vae", 5, False, "cpu")
     b = tmp_path / "b"
