@@ -18,6 +18,7 @@ import torch
 
 from engine import checkpoint as ckpt
 from engine.model_bundle import ModelBundle, build_dit, build_vae
+from engine.precision import transformer_dtype
 from engine.train_config import Bucket, TrainConfig
 from engine.train_steps import dit_loss, encode_batch_video, make_world_batch, prepare
 from engine.request import EngineError
@@ -66,7 +67,8 @@ class Trainer:
         self.paths = RunPaths(Path(run_dir))
         self.paths.root.mkdir(parents=True, exist_ok=True)
         ckpt.write_json(self.paths.root / "train_config.json", cfg.to_dict())
-        self.amp = torch.bfloat16 if self.device.type == "cuda" else None
+        self.amp = torch.bfloat16 if self.device.type == "cuda" else None  # autoencoder
+        self.amp_dit = transformer_dtype(self.device, cfg.cpu_bf16)  # transformer
         torch.manual_seed(cfg.seed)  # initial weights are part of the recipe
         self.vae = build_vae(cfg.vae).to(self.device)
         self.dit = build_dit(cfg.dit).to(self.device)
@@ -185,7 +187,7 @@ class Trainer:
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, cfg.dit_lr, cfg.warmup, cfg.dit_steps, cfg.min_lr_ratio)
             task, b, prepared = self._data_for(step)
-            with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
+            with torch.autocast(self.device.type, dtype=self.amp_dit, enabled=self.amp_dit is not None):
                 loss, info = dit_loss(self, task, b, step, prepared=prepared)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -260,7 +262,7 @@ class Trainer:
             key = ("val", seed)
             if key not in self._val_cache:  # fixed batches: render and encode them once
                 self._val_cache[key] = prepare(self, task, b, self.cfg.seed * 7919 + seed, validation=True)
-            with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
+            with torch.autocast(self.device.type, dtype=self.amp_dit, enabled=self.amp_dit is not None):
                 loss, _ = dit_loss(self, task, b, seed, model=self.ema, validation=True,
                                    prepared=self._val_cache[key])
             losses.append(float(loss))

@@ -70,6 +70,7 @@ class TrainConfig:
     replay_ratio: int = 0  # replayed batches per freshly rendered one (0: always fresh)
     replay_size: int = 256  # how many recent fresh batches replay draws from (kept in memory)
     data_pool: int = 0  # >0: cycle through this many fixed batches (overfitting checks)
+    cpu_bf16: bool = True  # train the transformer under bf16 autocast on CPUs that have it
     # Book-keeping
     checkpoint_minutes: float = 3.0
     val_every: int = 500

@@ -1,0 +1,160 @@
+"""The fixed held-out evaluation set: prompts, start images, stories, with fixed seeds.
+
+Every case is a ground-truth scene plus what the engine is given (prompt and context). Seeds live
+in a range the trainer never draws from, so the cases are held out; the paraphrase cases use the
+held-out caption templates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from engine.data.world_render import render, render_uint8
+from engine.data.world_sample import next_scene, sample_scene
+from engine.data.world_spec import SceneSpec, reference_spec
+
+SEED_BASE = 7_000_000_000  # far from any training seed
+# kind -> (quick count, full count)
+COUNTS = {
+    "still": (6, 24),
+    "motion": (8, 32),
+    "bounce": (3, 12),
+    "camera": (6, 24),
+    "i2v": (3, 12),
+    "paraphrase": (4, 16),
+    "story": (3, 12),  # each makes two cases: with and without context
+    "two_objects": (2, 8),
+}
+
+
+@dataclass
+class EvalCase:
+    name: str
+    kind: str  # still | motion | bounce | camera | i2v | paraphrase | story_with | story_without | two_objects
+    spec: SceneSpec  # the ground truth of the clip asked for
+    seed: int
+    image: np.ndarray | None = None  # start image (H, W, 3) uint8
+    previous: np.ndarray | None = None  # previous scene (T, H, W, 3) uint8
+    references: list[np.ndarray] = field(default_factory=list)
+    reference_crop_of: np.ndarray | None = None  # the character's reference still (H, W, 3)
+
+    @property
+    def prompt(self) -> str:
+        return self.spec.caption
+
+
+def _scene(rng, w, h, frames, fps, family, *, want=None, heldout=False, tries=200) -> SceneSpec:
+    """A scene of `family` whose first object satisfies `want(spec)` (e.g. it bounces)."""
+    for _ in range(tries):
+        s = sample_scene(rng, w, h, frames, fps, family, heldout=heldout)
+        if want is None or want(s):
+            return s
+    raise RuntimeError(f"no {family} scene matched after {tries} tries")
+
+
+def _one_object(s: SceneSpec) -> bool:
+    return len(s.looks) == 1
+
+
+def build_cases(
+    width: int, height: int, fps: float, frames: int, quick: bool = True
+) -> list[EvalCase]:
+    """The evaluation set at a frame size (the model's native size), the same on every run."""
+    cases: list[EvalCase] = []
+    for kind, (nq, nf) in COUNTS.items():
+        n = nq if quick else nf
+        for i in range(n):
+            seed = SEED_BASE + 1000 * list(COUNTS).index(kind) + i
+            rng = np.random.default_rng(seed)
+            name = f"{kind}-{i:02d}"
+            if kind == "still":
+                cases.append(
+                    EvalCase(name, kind, _scene(rng, width, height, frames, fps, "still"), seed)
+                )
+            elif kind in ("motion", "paraphrase"):
+                s = _scene(rng, width, height, frames, fps, "motion", heldout=kind == "paraphrase")
+                cases.append(EvalCase(name, kind, s, seed))
+            elif kind == "bounce":
+                s = _scene(
+                    rng,
+                    width,
+                    height,
+                    frames,
+                    fps,
+                    "physics",
+                    want=lambda s: s.actions[0] == "bounce",
+                )
+                cases.append(EvalCase(name, kind, s, seed))
+            elif kind == "camera":
+                moves = ["pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out"]
+                target = moves[i % len(moves)]
+                s = _scene(
+                    rng,
+                    width,
+                    height,
+                    frames,
+                    fps,
+                    "camera",
+                    want=lambda s, t=target: s.camera == t,
+                )
+                cases.append(EvalCase(name, kind, s, seed))
+            elif kind == "i2v":
+                s = _scene(rng, width, height, frames, fps, "motion")
+                first = render_uint8(
+                    replace(s, frames=1, tracks=s.tracks[:, :1], camera_track=s.camera_track[:1])
+                )
+                cases.append(EvalCase(name, kind, s, seed, image=first[0]))
+            elif kind == "two_objects":
+                s = _scene(
+                    rng,
+                    width,
+                    height,
+                    frames,
+                    fps,
+                    "two_objects",
+                    want=lambda s: s.actions[0] == "still",
+                )
+                cases.append(EvalCase(name, kind, s, seed))
+            elif kind == "story":
+                cases += _story_cases(rng, name, seed, width, height, frames, fps)
+    return cases
+
+
+def _story_cases(rng, name, seed, width, height, frames, fps) -> list[EvalCase]:
+    """Scene 2 of a story, asked for with the previous scene and a reference still, and without."""
+    no_spin = lambda s: _one_object(s) and s.actions[0] != "spin"  # noqa: E731
+    first = _scene(rng, width, height, frames, fps, "still", want=no_spin)
+    second = next_scene(rng, first, str(rng.choice(["still", "motion"])), bool(rng.random() < 0.5))
+    prev = render_uint8(first)
+    ref = render_uint8(reference_spec(first.looks[0], width, height))[0]
+    with_ctx = EvalCase(
+        f"{name}-with",
+        "story_with",
+        second,
+        seed,
+        previous=prev,
+        references=[ref],
+        reference_crop_of=ref,
+    )
+    without = EvalCase(f"{name}-without", "story_without", second, seed, reference_crop_of=ref)
+    return [with_ctx, without]
+
+
+def ground_truth_clips(cases: list[EvalCase]) -> list[np.ndarray]:
+    """The rendered ground truth of every case, (T, H, W, 3) uint8."""
+    return [render_uint8(c.spec) for c in cases]
+
+
+def noise_clips(cases: list[EvalCase], seed: int = 0) -> list[np.ndarray]:
+    """Uniform random frames of each case's size: the score of knowing nothing."""
+    rng = np.random.default_rng(seed)
+    return [
+        rng.integers(0, 256, (c.spec.frames, c.spec.height, c.spec.width, 3), dtype=np.uint8)
+        for c in cases
+    ]
+
+
+def render_batch(specs: list[SceneSpec]) -> np.ndarray:
+    return (render(specs) * 255).round().byte().numpy()

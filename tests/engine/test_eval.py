@@ -1,0 +1,140 @@
+"""The evaluation scores ground truth near perfect and random noise near chance."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.eval import build_cases, ground_truth_clips, noise_clips, score_clips
+
+KEYS = {
+    "colour_accuracy",
+    "shape_accuracy",
+    "background_accuracy",
+    "direction_accuracy",
+    "camera_accuracy",
+    "bounce_accuracy",
+    "paraphrase_accuracy",
+    "i2v_psnr_db",
+    "consistency_with_context",
+    "consistency_without_context",
+    "consistency_ground_truth",
+    "flicker",
+    "seconds_per_clip",
+}
+ACCURACIES = [
+    "colour_accuracy",
+    "shape_accuracy",
+    "background_accuracy",
+    "direction_accuracy",
+    "camera_accuracy",
+    "bounce_accuracy",
+    "paraphrase_accuracy",
+    "count_accuracy",
+    "relation_accuracy",
+    "i2v_direction_accuracy",
+]
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return build_cases(256, 144, 12.0, 25, quick=True)
+
+
+def test_the_quick_set_is_fixed_and_covers_every_kind(cases):
+    again = build_cases(256, 144, 12.0, 25, quick=True)
+    assert [c.prompt for c in cases] == [c.prompt for c in again]
+    assert 24 <= len(cases) <= 40
+    kinds = {c.kind for c in cases}
+    assert kinds >= {
+        "still",
+        "motion",
+        "bounce",
+        "camera",
+        "i2v",
+        "paraphrase",
+        "story_with",
+        "story_without",
+        "two_objects",
+    }
+    assert all(c.image is not None for c in cases if c.kind == "i2v")
+    assert all(c.previous is not None and c.references for c in cases if c.kind == "story_with")
+    assert all(c.previous is None and not c.references for c in cases if c.kind == "story_without")
+
+
+def test_ground_truth_scores_near_perfect(cases):
+    s = score_clips(cases, ground_truth_clips(cases), seconds_per_clip=0.0)
+    assert KEYS <= set(s)
+    for k in ACCURACIES:
+        assert s[k] >= 0.98, (k, s[k])
+    assert s["i2v_psnr_db"] >= 40
+    assert s["flicker"] < 0.5
+    assert s["consistency_ground_truth"] >= 0.7
+    assert s["consistency_with_context"] == pytest.approx(s["consistency_ground_truth"])
+
+
+def test_random_noise_scores_near_chance(cases):
+    s = score_clips(cases, noise_clips(cases))
+    for k in ACCURACIES:
+        assert s[k] <= 0.35, (k, s[k])
+    assert s["i2v_psnr_db"] < 12
+    assert s["flicker"] > 50
+    assert s["consistency_with_context"] < 0.3
+
+
+def test_clips_that_do_not_match_the_cases_are_refused(cases):
+    with pytest.raises(ValueError, match="cases but"):
+        score_clips(cases, ground_truth_clips(cases[:2]))
+    with pytest.raises(ValueError, match="expected"):
+        score_clips(cases[:1], [c[:, :64, :64] for c in ground_truth_clips(cases[:1])])
+
+
+def test_a_real_engine_generates_the_cases_and_is_scored(tiny_engine):
+    from engine.eval import first_of_each_kind, generate_clips
+
+    cases = first_of_each_kind(build_cases(64, 48, 8.0, 5, quick=True), 1)
+    cases = [c for c in cases if c.kind in ("i2v", "story_with", "camera")]
+    clips, seconds = generate_clips(tiny_engine, cases, steps=2)
+    assert [c.shape for c in clips] == [(5, 48, 64, 3)] * len(cases)
+    s = score_clips(cases, clips, seconds)
+    assert (
+        s["seconds_per_clip"] > 0
+        and s["i2v_psnr_db"] is not None
+        and s["camera_accuracy"] is not None
+    )
+    assert s["colour_accuracy"] is not None  # the i2v case is scored for colour too
+
+
+def test_eval_cli_writes_one_json_object(tiny_model_dir, tmp_path, capsys):
+    from engine.eval import main
+
+    out = tmp_path / "scores.json"
+    assert (
+        main(
+            [
+                "--model",
+                str(tiny_model_dir),
+                "--quick",
+                "--json",
+                "--device",
+                "cpu",
+                "--limit",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    printed = json.loads(capsys.readouterr().out)
+    assert KEYS <= set(printed) and printed["clips"] == 9  # one case of each kind
+    assert json.loads(out.read_text()) == printed
+
+
+def test_eval_cli_reports_a_missing_model_in_one_line(tmp_path, capsys):
+    from engine.eval import main
+
+    assert main(["--model", str(tmp_path / "nothing"), "--quick", "--device", "cpu"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "\n" not in err
