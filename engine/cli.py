@@ -64,6 +64,7 @@ def cmd_generate(a) -> int:
         frames=frames, seconds=a.seconds if a.seconds is not None else 2.0, fps=a.fps, steps=a.steps,
         guidance=a.guidance, context_guidance=a.context_guidance, seed=a.seed, image=image,
         references=refs, previous=previous, carry_over_strength=a.carry_over_strength)
+    eng.check(req)
     if not eng.trained:
         print("warning: this model is untrained (random weights): the output is noise", file=sys.stderr)
 

@@ -19,6 +19,7 @@ import torch
 from engine.frames import fit_frames, resample_fps, to_uint8
 from engine.model_bundle import ModelBundle
 from engine.models.dit import unpatchify
+from engine.precision import transformer_dtype
 from engine.request import Cancelled, Clip, EngineError, GenerationRequest, StepInfo
 from engine.resources_path import default_model_dir
 from engine.sampling import guided, resolution_shift, sample_euler, sigma_schedule
@@ -57,7 +58,8 @@ class Engine:
         self.vae, self.dit, self.config = bundle.vae, bundle.dit, bundle.config
         n = self.config.get("native", {})
         self.native = Native(int(n.get("width", 256)), int(n.get("height", 144)), float(n.get("fps", 12)))
-        self.amp = torch.bfloat16 if device.type == "cuda" else None
+        self.amp = torch.bfloat16 if device.type == "cuda" else None  # autoencoder
+        self.amp_dit = transformer_dtype(device)  # transformer: bf16 on CUDA and bf16-capable CPUs
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, device: str = "auto") -> Engine:
@@ -86,7 +88,8 @@ class Engine:
         return self.vae.config.spatial_factor * max(self.dit.config.patch[1:])
 
     # ----------------------------------------------------------------- validation
-    def _check(self, req: GenerationRequest) -> tuple[int, float]:
+    def check(self, req: GenerationRequest) -> tuple[int, float]:
+        """Validate a request without generating: -> (frames out, fps out) or EngineError."""
         m = self.multiple
         if not isinstance(req.prompt, str):
             raise EngineError("prompt must be text")
@@ -151,7 +154,7 @@ class Engine:
     @torch.no_grad()
     def generate(self, req: GenerationRequest, on_step: StepCallback | None = None) -> Clip:
         start_time = time.time()
-        n_out, fps_out = self._check(req)
+        n_out, fps_out = self.check(req)
         native = self.native.fps
         n_gen = n_out if req.fps is None else max(1, round(n_out / fps_out * native))
         seed = int(req.seed) if req.seed is not None else int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
@@ -217,7 +220,7 @@ class Engine:
             """One batched forward; row i of the batch uses prompt row rows[i] (0 prompt, 1 uncond)."""
             sig = torch.full((z.shape[0],), sigma, device=self.device)
             seq = build_sequence(z, sig, patch, context)
-            with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
+            with torch.autocast(self.device.type, dtype=self.amp_dit, enabled=self.amp_dit is not None):
                 out = self.dit(seq.x, seq.sigma, seq.pos, seq.kind, text[rows], text_mask[rows])
             return unpatchify(out[:, seq.n_context:].float(), patch, grid)
 

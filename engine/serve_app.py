@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 
-from engine.request import GenerationRequest
+from engine.request import EngineError, GenerationRequest
 from engine.serve_jobs import GenerationService, QueueFull
 from engine.serve_media import MediaError
 from engine.serve_request import (
@@ -59,10 +59,10 @@ def _check_size(svc: GenerationService, req: GenerationRequest) -> None:
     eng = svc.engine
     if eng is None:
         return  # still loading: the worker's own check fails the job with the same words
-    m = eng.multiple
-    for name, v in (("width", req.width), ("height", req.height)):
-        if v < m or v % m:
-            raise RequestProblem(422, f"{name} must be a positive multiple of {m}, got {v}")
+    try:
+        eng.check(req)  # every rule the engine applies, answered before the job is queued
+    except EngineError as e:
+        raise RequestProblem(422, str(e)) from None
 
 
 def _memory(svc: GenerationService) -> MemoryOut:
