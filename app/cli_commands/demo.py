@@ -1,0 +1,43 @@
+"""storyloom demo [-o OUT.mp4] [--project FILE] [--preset NAME]"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from app.render import PRESETS
+from app.render.demo import run_demo
+
+from .export import progress_line
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="build the sample storyboard and render it to a film")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("demo.mp4"),
+        metavar="OUT",
+        help="the film (demo.mp4)",
+    )
+    p.add_argument(
+        "--project",
+        type=Path,
+        metavar="FILE",
+        help="where the sample project goes (default: OUT with .storyloom)",
+    )
+    p.add_argument("--preset", default="native", choices=sorted(PRESETS))
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    show = None if args.quiet or not sys.stderr.isatty() else progress_line
+    result, project = run_demo(args.output, args.project, args.preset, show)
+    print(
+        f"{result.path}  {result.width}x{result.height} @ {result.fps:g} fps, "
+        f"{result.duration:.2f} s ({result.seconds:.1f} s to export); project: {project}"
+    )
+    return 0
