@@ -10,7 +10,7 @@ QT_DEBS := libpulse0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-u
 	libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libxcb-cursor0 libegl1 libgl1 libfontconfig1 \
 	libdbus-1-3 xvfb
 
-.PHONY: setup run test demo lint bench clean sysdeps
+.PHONY: setup run test demo lint bench clean sysdeps screenshots
 
 setup: $(STAMP)
 
@@ -57,3 +57,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
+
+# Screenshots of the real window under Xvfb (build/screenshots/*.png)
+screenshots: $(STAMP)
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m app.ui.screenshots -o build/screenshots

@@ -1,5 +1,5 @@
-"""`python -m app` (what `make run` starts): the editor. Until the editor lands this says what it
-will do and exits 0; the UI engineer replaces the body with the window launch."""
+"""`python -m app [FILE]` (what `make run` starts): the editor, on FILE, the last project, or the
+sample storyboard on first start."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    print(
-        "Storyloom editor: not built yet. It will open a window with the timeline of scenes, the\n"
-        "elements, the media bin, the preview and the render queue, on a .storyloom project.\n"
-        "Meanwhile the headless command works: storyloom --help (or python -m app.cli --help)."
-    )
-    return 0
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("-h", "--help"):
+        print(
+            "usage: python -m app [FILE.storyloom]\nOpens the Storyloom editor (the headless command is `storyloom`)."
+        )
+        return 0
+    from app.ui.app import run  # Qt is imported only when the window is wanted
+
+    return run(argv)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

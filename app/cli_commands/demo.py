@@ -30,12 +30,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--preset", default="native", choices=sorted(PRESETS))
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    p.add_argument(
+        "--sample-footage",
+        action="store_true",
+        help="skip the engine: procedural footage, labelled as such, for every scene",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     show = None if args.quiet or not sys.stderr.isatty() else progress_line
-    result, project = run_demo(args.output, args.project, args.preset, show)
+    gen_progress = None
+    if not args.quiet:
+        from .generate import Bars
+
+        gen_progress = Bars()
+    result, project = run_demo(
+        args.output, args.project, args.preset, show, generate=not args.sample_footage,
+        on_generate=gen_progress,
+    )
     print(
         f"{result.path}  {result.width}x{result.height} @ {result.fps:g} fps, "
         f"{result.duration:.2f} s ({result.seconds:.1f} s to export); project: {project}"

@@ -99,15 +99,21 @@ def build_sample_project(path: Path, board: dict[str, Any], media: Path) -> Proj
 
 
 def generate_missing_takes(
-    project: Project, *, on_progress: Callable[[Any], None] | None = None
+    project: Project,
+    *,
+    on_progress: Callable[[Any], None] | None = None,
+    model: str | None = None,
+    device: str = "auto",
 ) -> list[int]:
-    """Generate a take with the engine's default model for every scene that has none, and
-    return the ids of the scenes still without a take.
+    """Generate a take with the engine (a local engine process, the default model unless
+    `model` names a folder) for every scene that has none, in timeline order along the
+    carry-over chain; return the ids of the scenes still without a take."""
+    from app.engine_client import GenerationRunner, LocalEngine
 
-    This is where the engine client plugs in (app.engine_client: start or reach the engine and
-    run its GenerationRunner over the missing scenes, in timeline order). Until it is wired in
-    here, nothing is generated and every scene without a take is returned unchanged.
-    """
+    missing = [s.id for s in project.scenes() if s.chosen_take_id is None]
+    if missing:
+        with LocalEngine(model=model, device=device) as engine:
+            GenerationRunner(project, engine, on_progress=on_progress).render(missing)
     return [s.id for s in project.scenes() if s.chosen_take_id is None]
 
 
@@ -168,7 +174,11 @@ def run_demo(
     project_path: Path | None = None,
     preset: str = "native",
     progress: Callable[[Progress], None] | None = None,
+    generate: bool = True,
+    on_generate: Callable[[Any], None] | None = None,
 ) -> tuple[ExportResult, Path]:
+    """Build the sample storyboard, generate its takes with the engine (or, with
+    generate=False, give every scene procedural sample footage labelled as such), export."""
     out = Path(out)
     project_path = Path(project_path or out.with_suffix(".storyloom"))
     if not out.parent.is_dir():
@@ -180,7 +190,9 @@ def run_demo(
         media = Path(tmp)
         project = build_sample_project(building, board, media)
         try:
-            missing = generate_missing_takes(project)
+            missing = [s.id for s in project.scenes()]
+            if generate:
+                missing = generate_missing_takes(project, on_progress=on_generate)
             add_sample_footage(project, missing, board, media)
             result = export_film(project, out, render_settings(board, preset), progress=progress)
         finally:

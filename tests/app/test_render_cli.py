@@ -162,7 +162,7 @@ def test_a_killed_export_leaves_nothing_under_the_name(tmp_path: Path) -> None:
 
 def test_demo_builds_the_sample_storyboard_and_renders_it(cli, tmp_path: Path) -> None:
     out = tmp_path / "demo.mp4"
-    r = cli("demo", "-o", out)
+    r = cli("demo", "-o", out, "--sample-footage")
     assert r.code == 0, r.err
     frames, stream, fps = decode_video(out)
     assert frames[0].shape[:2] == (360, 640) and abs(len(frames) / fps - 16.0) <= 1 / fps

@@ -1,0 +1,35 @@
+"""Starting the editor: `python -m app [FILE]` (and `storyloom` with no subcommand)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from . import theme
+from .main_window import MainWindow
+from .preferences.store import Preferences
+
+
+def make_app(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+        )
+        app = QApplication(argv or sys.argv[:1])
+        app.setApplicationName("Storyloom")
+        app.setOrganizationName("Storyloom")
+        theme.apply(app)
+    return app  # type: ignore[return-value]
+
+
+def run(argv: list[str], prefs_path: Path | None = None) -> int:
+    app = make_app(sys.argv[:1])
+    window = MainWindow(Preferences(prefs_path))
+    window.show()
+    window.open_initial(Path(argv[0]) if argv else None)
+    return app.exec()
