@@ -41,10 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     show = None if args.quiet or not sys.stderr.isatty() else progress_line
     gen_progress = None
-    if not args.quiet:
+    if not args.quiet and not args.sample_footage:
         from .generate import Bars
 
-        gen_progress = Bars()
+        gen_progress = Bars(sys.stderr)
     result, project = run_demo(
         args.output, args.project, args.preset, show, generate=not args.sample_footage,
         on_generate=gen_progress,

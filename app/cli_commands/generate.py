@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 class Bars:
     """One line per scene on stderr: redrawn in place on a terminal, printed once otherwise."""
 
-    def __init__(self, stream=sys.stderr) -> None:
+    def __init__(self, stream=None) -> None:
+        stream = stream or sys.stderr  # looked up now: tests swap sys.stderr
         self.stream, self.live = stream, stream.isatty()
 
     def __call__(self, p: Progress) -> None:
