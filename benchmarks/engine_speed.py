@@ -43,7 +43,9 @@ def matmul_flops_per_s(dev, dtype, total_flops: float, reps: int) -> float:
     return 2 * n**3 / t
 
 
-def bench_step(name: str, lat_grid: tuple[int, int, int], dev, dtype, batch: int, reps: int) -> dict:
+def bench_step(
+    name: str, lat_grid: tuple[int, int, int], dev, dtype, batch: int, reps: int
+) -> dict:
     cfg = DIT_CONFIGS[name]
     torch.manual_seed(0)
     model = DiT(cfg).to(dev).eval()
@@ -64,11 +66,17 @@ def bench_step(name: str, lat_grid: tuple[int, int, int], dev, dtype, batch: int
     flops = batch * n_tok * model.flops_per_token(n_tok, 24)
     ref = matmul_flops_per_s(dev, dtype, flops, max(3, reps))
     params = sum(p.numel() for p in model.parameters())
-    del model
-    return {"config": name, "params_M": round(params / 1e6, 1), "tokens": n_tok, "batch": batch,
-            "ms_per_step": round(sec * 1e3, 2), "gflops_per_step": round(flops / 1e9, 1),
-            "achieved_tflops": round(flops / sec / 1e12, 3), "matmul_tflops": round(ref / 1e12, 3),
-            "fraction_of_matmul": round(flops / sec / ref, 3)}
+    return {
+        "config": name,
+        "params_M": round(params / 1e6, 1),
+        "tokens": n_tok,
+        "batch": batch,
+        "ms_per_step": round(sec * 1e3, 2),
+        "gflops_per_step": round(flops / 1e9, 1),
+        "achieved_tflops": round(flops / sec / 1e12, 3),
+        "matmul_tflops": round(ref / 1e12, 3),
+        "fraction_of_matmul": round(flops / sec / ref, 3),
+    }
 
 
 def bench_e2e(dev_name: str, reps: int) -> dict:
@@ -76,16 +84,25 @@ def bench_e2e(dev_name: str, reps: int) -> dict:
     from engine.request import GenerationRequest
 
     eng = Engine.load(device=dev_name)
-    req = GenerationRequest(prompt="a red ball moves to the right on a blue background",
-                            width=256, height=144, seconds=2.0, seed=1)
+    req = GenerationRequest(
+        prompt="a red ball moves to the right on a blue background",
+        width=256,
+        height=144,
+        seconds=2.0,
+        seed=1,
+    )
     eng.generate(req)  # warm-up
     t0 = time.perf_counter()
     for _ in range(reps):
         clip = eng.generate(req)
     sec = (time.perf_counter() - t0) / reps
-    return {"e2e_seconds": round(sec, 2), "clip_seconds": clip.duration,
-            "realtime_factor": round(clip.duration / sec, 2), "frames": int(clip.frames.shape[0]),
-            "steps": clip.recipe["steps"]}
+    return {
+        "e2e_seconds": round(sec, 2),
+        "clip_seconds": clip.duration,
+        "realtime_factor": round(clip.duration / sec, 2),
+        "frames": int(clip.frames.shape[0]),
+        "steps": clip.recipe["steps"],
+    }
 
 
 def main() -> None:
@@ -99,7 +116,10 @@ def main() -> None:
     dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
     torch.backends.cuda.matmul.allow_tf32 = True
     # Latent grids (t, h, w): 256x144 at 2 s / 12 fps; 480p 5 s; 768x512 ~ 16k and 32k tokens.
-    grids = {"cpu": [(7, 18, 32), (13, 18, 32)], "cuda": [(7, 18, 32), (16, 60, 104), (31, 60, 104)]}
+    grids = {
+        "cpu": [(7, 18, 32), (13, 18, 32)],
+        "cuda": [(7, 18, 32), (16, 60, 104), (31, 60, 104)],
+    }
     rows = []
     for name in a.configs.split(","):
         for grid in grids["cuda" if dev.type == "cuda" else "cpu"]:
@@ -110,10 +130,14 @@ def main() -> None:
             print(json.dumps(rows[-1]), flush=True)
     if a.e2e:
         print(json.dumps(bench_e2e(a.device, a.reps)), flush=True)
-    print(f"{'config':8} {'params':>8} {'tokens':>7} {'ms/step':>9} {'GFLOP':>8} {'TFLOP/s':>8} {'vs matmul':>9}")
+    print(
+        f"{'config':8} {'params':>8} {'tokens':>7} {'ms/step':>9} {'GFLOP':>8} {'TFLOP/s':>8} {'vs matmul':>9}"
+    )
     for r in rows:
-        print(f"{r['config']:8} {r['params_M']:>7}M {r['tokens']:>7} {r['ms_per_step']:>9} "
-              f"{r['gflops_per_step']:>8} {r['achieved_tflops']:>8} {r['fraction_of_matmul']:>9}")
+        print(
+            f"{r['config']:8} {r['params_M']:>7}M {r['tokens']:>7} {r['ms_per_step']:>9} "
+            f"{r['gflops_per_step']:>8} {r['achieved_tflops']:>8} {r['fraction_of_matmul']:>9}"
+        )
 
 
 if __name__ == "__main__":

@@ -38,7 +38,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def atomic_save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict | None = None) -> None:
+def atomic_save_tensors(
+    path: Path, tensors: dict[str, torch.Tensor], meta: dict | None = None
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -64,11 +66,15 @@ def read_config(model_dir: Path) -> dict:
     try:
         cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise EngineError(f"model config {cfg_path} is not valid JSON ({e.msg if hasattr(e, 'msg') else e})") from None
+        raise EngineError(
+            f"model config {cfg_path} is not valid JSON ({e.msg if hasattr(e, 'msg') else e})"
+        ) from None
     if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
         raise EngineError(f"{cfg_path} is not a Storyloom model config")
     if int(cfg.get("format_version", 0)) > FORMAT_VERSION:
-        raise EngineError(f"model {model_dir} needs a newer Storyloom (format {cfg['format_version']})")
+        raise EngineError(
+            f"model {model_dir} needs a newer Storyloom (format {cfg['format_version']})"
+        )
     return cfg
 
 
@@ -79,11 +85,13 @@ def read_weights(model_dir: Path, device: str = "cpu") -> dict[str, torch.Tensor
     try:
         return load_file(str(path), device=device)
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise EngineError(f"model weights {path} are unreadable or truncated ({str(e).splitlines()[0]})") from None
+        raise EngineError(
+            f"model weights {path} are unreadable or truncated ({str(e).splitlines()[0]})"
+        ) from None
 
 
 def split_prefix(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
 
 
 def load_into(module: torch.nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
@@ -109,12 +117,14 @@ def flatten_optimizer(opt: torch.optim.Optimizer, prefix: str = "opt.") -> tuple
     return tensors, scalars
 
 
-def unflatten_optimizer(opt: torch.optim.Optimizer, tensors: dict, scalars: dict, prefix: str = "opt.") -> None:
+def unflatten_optimizer(
+    opt: torch.optim.Optimizer, tensors: dict, scalars: dict, prefix: str = "opt."
+) -> None:
     state: dict[int, dict] = {}
     for key, v in tensors.items():
         if not key.startswith(prefix):
             continue
-        pid, name = key[len(prefix):].split(".", 1)
+        pid, name = key[len(prefix) :].split(".", 1)
         state.setdefault(int(pid), {})[name] = v
     for pid, st in scalars.get("state", {}).items():
         state.setdefault(int(pid), {}).update(st)
@@ -125,4 +135,6 @@ def load_state_file(path: Path) -> dict[str, torch.Tensor]:
     try:
         return load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise EngineError(f"training state {path} is unreadable ({str(e).splitlines()[0]})") from None
+        raise EngineError(
+            f"training state {path} is unreadable ({str(e).splitlines()[0]})"
+        ) from None

@@ -59,18 +59,36 @@ def cmd_generate(a) -> int:
     if out.suffix.lower() != ".mp4" and frames is None and a.seconds is None:
         frames = 1
     req = GenerationRequest(
-        prompt=a.prompt, negative_prompt=a.negative_prompt,
-        width=a.width or eng.native.width, height=a.height or eng.native.height,
-        frames=frames, seconds=a.seconds if a.seconds is not None else 2.0, fps=a.fps, steps=a.steps,
-        guidance=a.guidance, context_guidance=a.context_guidance, seed=a.seed, image=image,
-        references=refs, previous=previous, carry_over_strength=a.carry_over_strength)
+        prompt=a.prompt,
+        negative_prompt=a.negative_prompt,
+        width=a.width or eng.native.width,
+        height=a.height or eng.native.height,
+        frames=frames,
+        seconds=a.seconds if a.seconds is not None else 2.0,
+        fps=a.fps,
+        steps=a.steps,
+        guidance=a.guidance,
+        context_guidance=a.context_guidance,
+        seed=a.seed,
+        image=image,
+        references=refs,
+        previous=previous,
+        carry_over_strength=a.carry_over_strength,
+    )
     eng.check(req)
     if not eng.trained:
-        print("warning: this model is untrained (random weights): the output is noise", file=sys.stderr)
+        print(
+            "warning: this model is untrained (random weights): the output is noise",
+            file=sys.stderr,
+        )
 
     def progress(info):
-        print(f"\rchunk {info.chunk + 1}/{info.chunks} step {info.step}/{info.steps}", end="",
-              file=sys.stderr, flush=True)
+        print(
+            f"\rchunk {info.chunk + 1}/{info.chunks} step {info.step}/{info.steps}",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
 
     t0 = time.time()
     clip = eng.generate(req, on_step=progress)
@@ -79,8 +97,10 @@ def cmd_generate(a) -> int:
         write_video(out, clip.frames, clip.fps, metadata={"comment": json.dumps(clip.recipe)})
     else:
         write_image(out, clip.frames[0])
-    print(f"{out}: {clip.frames.shape[0]} frames {clip.frames.shape[2]}x{clip.frames.shape[1]} "
-          f"@ {clip.fps:g} fps, seed {clip.seed}, {time.time() - t0:.1f} s")
+    print(
+        f"{out}: {clip.frames.shape[0]} frames {clip.frames.shape[2]}x{clip.frames.shape[1]} "
+        f"@ {clip.fps:g} fps, seed {clip.seed}, {time.time() - t0:.1f} s"
+    )
     return 0
 
 
@@ -95,12 +115,18 @@ def cmd_info(a) -> int:
     bundle = ModelBundle.load(path)
     dev = pick_device("auto")
     info = {
-        "model": str(path), "name": bundle.config.get("name"),
-        "parameters": {"vae": sum(p.numel() for p in bundle.vae.parameters()),
-                       "dit": sum(p.numel() for p in bundle.dit.parameters())},
-        "native": bundle.config.get("native"), "sampling": bundle.config.get("sampling"),
-        "vae": bundle.config.get("vae"), "dit": bundle.config.get("dit"),
-        "training": bundle.config.get("training"), "device": dev.type,
+        "model": str(path),
+        "name": bundle.config.get("name"),
+        "parameters": {
+            "vae": sum(p.numel() for p in bundle.vae.parameters()),
+            "dit": sum(p.numel() for p in bundle.dit.parameters()),
+        },
+        "native": bundle.config.get("native"),
+        "sampling": bundle.config.get("sampling"),
+        "vae": bundle.config.get("vae"),
+        "dit": bundle.config.get("dit"),
+        "training": bundle.config.get("training"),
+        "device": dev.type,
         "torch": torch.__version__,
         "cuda_device": torch.cuda.get_device_name() if dev.type == "cuda" else None,
     }
@@ -108,7 +134,9 @@ def cmd_info(a) -> int:
         print(json.dumps(info, indent=2))
     else:
         print(f"model     {info['name']} ({path})")
-        print(f"params    autoencoder {info['parameters']['vae']:,}  transformer {info['parameters']['dit']:,}")
+        print(
+            f"params    autoencoder {info['parameters']['vae']:,}  transformer {info['parameters']['dit']:,}"
+        )
         print(f"native    {info['native']}")
         print(f"sampling  {info['sampling']}")
         print(f"training  {json.dumps(info['training'])}")
@@ -144,8 +172,15 @@ def cmd_train(a) -> int:
 
     cfg = TrainConfig.load(Path(a.config))
     run_dir = Path(a.run_dir) if a.run_dir else Path(a.config).resolve().parent / "run"
-    model = run(cfg, run_dir, a.stage, a.minutes, a.resume, a.device if a.device != "auto" else _auto(),
-                init_from=Path(a.init_from) if a.init_from else None)
+    model = run(
+        cfg,
+        run_dir,
+        a.stage,
+        a.minutes,
+        a.resume,
+        a.device if a.device != "auto" else _auto(),
+        init_from=Path(a.init_from) if a.init_from else None,
+    )
     print(f"model written to {model}")
     return 0
 
@@ -169,7 +204,9 @@ def cmd_serve(a) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m engine", description="Storyloom's generation engine")
+    ap = argparse.ArgumentParser(
+        prog="python -m engine", description="Storyloom's generation engine"
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
     _add_generate(sub)
     p = sub.add_parser("info", help="model config, parameters, training record, device")
@@ -202,8 +239,14 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-COMMANDS = {"generate": cmd_generate, "info": cmd_info, "init": cmd_init, "train": cmd_train,
-            "eval": cmd_eval, "serve": cmd_serve}
+COMMANDS = {
+    "generate": cmd_generate,
+    "info": cmd_info,
+    "init": cmd_init,
+    "train": cmd_train,
+    "eval": cmd_eval,
+    "serve": cmd_serve,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

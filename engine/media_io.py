@@ -45,8 +45,9 @@ def read_video(path: str | Path, max_frames: int | None = None) -> tuple[np.ndar
     return np.stack(frames), fps
 
 
-def write_video(path: str | Path, frames: np.ndarray, fps: float, crf: int = 18,
-                metadata: dict | None = None) -> None:
+def write_video(
+    path: str | Path, frames: np.ndarray, fps: float, crf: int = 18, metadata: dict | None = None
+) -> None:
     """H.264 yuv420p MP4 (even sizes are padded by the encoder's needs: we crop to even)."""
     p = Path(path)
     h, w = frames.shape[1] // 2 * 2, frames.shape[2] // 2 * 2
@@ -60,7 +61,9 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float, crf: int = 18,
             s.width, s.height, s.pix_fmt = w, h, "yuv420p"
             s.options = {"crf": str(crf), "preset": "veryfast", "movflags": "+faststart"}
             for f in frames:
-                for pkt in s.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f[:h, :w]), format="rgb24")):
+                for pkt in s.encode(
+                    av.VideoFrame.from_ndarray(np.ascontiguousarray(f[:h, :w]), format="rgb24")
+                ):
                     box.mux(pkt)
             for pkt in s.encode():
                 box.mux(pkt)

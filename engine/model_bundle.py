@@ -54,8 +54,11 @@ class ModelBundle:
             "native": {"width": tc.native_width, "height": tc.native_height, "fps": tc.native_fps},
             "chunk_latents": tc.chunk_latents,
             "previous_frames": tc.previous_frames,
-            "sampling": {"steps": tc.steps, "guidance": tc.guidance,
-                         "context_guidance": tc.context_guidance},
+            "sampling": {
+                "steps": tc.steps,
+                "guidance": tc.guidance,
+                "context_guidance": tc.context_guidance,
+            },
             "training": dict(record or {}),
         }
 
@@ -66,7 +69,9 @@ class ModelBundle:
         try:
             vae, dit = build_vae(cfg["vae"]), build_dit(cfg["dit"])
         except (KeyError, TypeError) as e:
-            raise EngineError(f"model config {model_dir / 'config.json'} is incomplete ({e})") from None
+            raise EngineError(
+                f"model config {model_dir / 'config.json'} is incomplete ({e})"
+            ) from None
         state = ckpt.read_weights(model_dir, device="cpu")
         ckpt.load_into(vae, ckpt.split_prefix(state, "vae."), "autoencoder")
         ckpt.load_into(dit, ckpt.split_prefix(state, "dit."), "transformer")

@@ -38,7 +38,9 @@ def pick_device(name: str = "auto") -> torch.device:
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
         raise EngineError("device 'cuda' asked for, but no CUDA GPU is available")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+    if name == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
         raise EngineError("device 'mps' asked for, but Apple MPS is not available")
     if name not in ("cpu", "cuda", "mps") and not name.startswith("cuda:"):
         raise EngineError(f"unknown device {name!r} (auto, cpu, cuda or mps)")
@@ -54,10 +56,17 @@ class Native:
 
 class Engine:
     def __init__(self, bundle: ModelBundle, text_encoder, device: torch.device, model_dir: Path):
-        self.bundle, self.text, self.device, self.model_dir = bundle, text_encoder, device, model_dir
+        self.bundle, self.text, self.device, self.model_dir = (
+            bundle,
+            text_encoder,
+            device,
+            model_dir,
+        )
         self.vae, self.dit, self.config = bundle.vae, bundle.dit, bundle.config
         n = self.config.get("native", {})
-        self.native = Native(int(n.get("width", 256)), int(n.get("height", 144)), float(n.get("fps", 12)))
+        self.native = Native(
+            int(n.get("width", 256)), int(n.get("height", 144)), float(n.get("fps", 12))
+        )
         self.amp = torch.bfloat16 if device.type == "cuda" else None  # autoencoder
         self.amp_dit = transformer_dtype(device)  # transformer: bf16 on CUDA and bf16-capable CPUs
 
@@ -131,7 +140,10 @@ class Engine:
         if req.previous_latents is not None:
             z = torch.as_tensor(req.previous_latents).float().to(self.device)
             z = z[None] if z.ndim == 4 else z
-            grid = (req.height // self.vae.config.spatial_factor, req.width // self.vae.config.spatial_factor)
+            grid = (
+                req.height // self.vae.config.spatial_factor,
+                req.width // self.vae.config.spatial_factor,
+            )
             if tuple(z.shape[-2:]) == grid and z.shape[1] == self.vae.config.latent_channels:
                 return z[:, :, -2:]
         if req.previous is None:
@@ -157,18 +169,35 @@ class Engine:
         n_out, fps_out = self.check(req)
         native = self.native.fps
         n_gen = n_out if req.fps is None else max(1, round(n_out / fps_out * native))
-        seed = int(req.seed) if req.seed is not None else int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
+        seed = (
+            int(req.seed)
+            if req.seed is not None
+            else int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
+        )
         steps = int(req.steps or self.config.get("sampling", {}).get("steps", 20))
-        g_text = float(req.guidance if req.guidance is not None else self.config["sampling"].get("guidance", 4.0))
-        g_ctx = float(req.context_guidance if req.context_guidance is not None
-                      else self.config["sampling"].get("context_guidance", 1.0))
+        g_text = float(
+            req.guidance
+            if req.guidance is not None
+            else self.config["sampling"].get("guidance", 4.0)
+        )
+        g_ctx = float(
+            req.context_guidance
+            if req.context_guidance is not None
+            else self.config["sampling"].get("context_guidance", 1.0)
+        )
         f, C = self.vae.config.spatial_factor, self.vae.config.latent_channels
         h, w = req.height // f, req.width // f
         t_lat = 1 + (n_gen - 1 + 3) // 4
 
         text, text_mask = self._text(req)
-        start = self.encode_frames(np.asarray(req.image)[None], req.width, req.height) if req.image is not None else None
-        refs = [self.encode_frames(np.asarray(r)[None], req.width, req.height) for r in req.references] or None
+        start = (
+            self.encode_frames(np.asarray(req.image)[None], req.width, req.height)
+            if req.image is not None
+            else None
+        )
+        refs = [
+            self.encode_frames(np.asarray(r)[None], req.width, req.height) for r in req.references
+        ] or None
         previous = self._previous_latents(req)
         ctx_scale = g_ctx * (req.carry_over_strength if previous is not None else 1.0)
 
@@ -186,8 +215,20 @@ class Engine:
             else:
                 ctx.previous, ctx.continues = torch.cat(latents, dim=2)[:, :, -2:], True
             noise = torch.randn((1, C, b - a, h, w), generator=noise_gen).to(self.device)
-            z = self._sample_chunk(noise, ctx, text, text_mask, steps, g_text, ctx_scale,
-                                   on_step, ci, len(spans), start_time, req.preview_every)
+            z = self._sample_chunk(
+                noise,
+                ctx,
+                text,
+                text_mask,
+                steps,
+                g_text,
+                ctx_scale,
+                on_step,
+                ci,
+                len(spans),
+                start_time,
+                req.preview_every,
+            )
             latents.append(z)
         z_all = torch.cat(latents, dim=2)
         frames = self._decode(z_all)[:n_gen]
@@ -196,18 +237,43 @@ class Engine:
         clip_fps = fps_out if req.fps is not None else native
         tail = z_all[0, :, -2:].float().cpu() if t_lat >= 3 else None
         recipe = {
-            "model": self.model_id, "model_hash": self.model_hash, "prompt": req.prompt,
-            "negative_prompt": req.negative_prompt, "seed": seed, "steps": steps,
-            "guidance": g_text, "context_guidance": g_ctx, "width": req.width, "height": req.height,
-            "frames": int(frames.shape[0]), "fps": clip_fps, "start_image": req.image is not None,
-            "references": len(req.references), "previous": previous is not None,
-            "carry_over_strength": req.carry_over_strength, "device": self.device.type,
-            "seconds": round(time.time() - start_time, 3), "trained": self.trained,
+            "model": self.model_id,
+            "model_hash": self.model_hash,
+            "prompt": req.prompt,
+            "negative_prompt": req.negative_prompt,
+            "seed": seed,
+            "steps": steps,
+            "guidance": g_text,
+            "context_guidance": g_ctx,
+            "width": req.width,
+            "height": req.height,
+            "frames": int(frames.shape[0]),
+            "fps": clip_fps,
+            "start_image": req.image is not None,
+            "references": len(req.references),
+            "previous": previous is not None,
+            "carry_over_strength": req.carry_over_strength,
+            "device": self.device.type,
+            "seconds": round(time.time() - start_time, 3),
+            "trained": self.trained,
         }
         return Clip(frames=frames, fps=clip_fps, seed=seed, tail_latents=tail, recipe=recipe)
 
-    def _sample_chunk(self, noise, ctx: Context, text, text_mask, steps, g_text, g_ctx,
-                      on_step, ci, n_chunks, t_start, preview_every) -> torch.Tensor:
+    def _sample_chunk(
+        self,
+        noise,
+        ctx: Context,
+        text,
+        text_mask,
+        steps,
+        g_text,
+        g_ctx,
+        on_step,
+        ci,
+        n_chunks,
+        t_start,
+        preview_every,
+    ) -> torch.Tensor:
         patch = self.dit.config.patch
         shape = noise.shape  # (1, C, t, h, w)
         grid = (shape[2] // patch[0], shape[3] // patch[1], shape[4] // patch[2])
@@ -220,9 +286,11 @@ class Engine:
             """One batched forward; row i of the batch uses prompt row rows[i] (0 prompt, 1 uncond)."""
             sig = torch.full((z.shape[0],), sigma, device=self.device)
             seq = build_sequence(z, sig, patch, context)
-            with torch.autocast(self.device.type, dtype=self.amp_dit, enabled=self.amp_dit is not None):
+            with torch.autocast(
+                self.device.type, dtype=self.amp_dit, enabled=self.amp_dit is not None
+            ):
                 out = self.dit(seq.x, seq.sigma, seq.pos, seq.kind, text[rows], text_mask[rows])
-            return unpatchify(out[:, seq.n_context:].float(), patch, grid)
+            return unpatchify(out[:, seq.n_context :].float(), patch, grid)
 
         def model_fn(z: torch.Tensor, sigma: float) -> torch.Tensor:
             if use_uncond:  # prompt and unconditional text as one batch of two
@@ -245,8 +313,14 @@ class Engine:
             x[:, :, :1] = ctx.start
 
         def callback(d: dict) -> None:
-            info = StepInfo(step=d["i"] + 1, steps=steps, t=d["sigma_next"], chunk=ci, chunks=n_chunks,
-                            elapsed_s=time.time() - t_start)
+            info = StepInfo(
+                step=d["i"] + 1,
+                steps=steps,
+                t=d["sigma_next"],
+                chunk=ci,
+                chunks=n_chunks,
+                elapsed_s=time.time() - t_start,
+            )
             if preview_every and (d["i"] + 1) % preview_every == 0:
                 info.preview = self._preview(d["denoised"])
             if on_step is not None and on_step(info) is False:
@@ -268,6 +342,9 @@ def _batched(ctx: Context, n: int) -> Context:
     def rep(t):
         return None if t is None else t.expand(n, *t.shape[1:])
 
-    return Context(start=rep(ctx.start), previous=rep(ctx.previous),
-                   references=[rep(r) for r in ctx.references] if ctx.references else None,
-                   continues=ctx.continues)
+    return Context(
+        start=rep(ctx.start),
+        previous=rep(ctx.previous),
+        references=[rep(r) for r in ctx.references] if ctx.references else None,
+        continues=ctx.continues,
+    )

@@ -25,5 +25,7 @@ def resources_dir() -> Path:
 def default_model_dir() -> Path:
     path = resources_dir() / "models" / DEFAULT_MODEL
     if not (path / "config.json").is_file():
-        raise EngineError(f"the default model is missing from {path}: reinstall, or pass --model DIR")
+        raise EngineError(
+            f"the default model is missing from {path}: reinstall, or pass --model DIR"
+        )
     return path

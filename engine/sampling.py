@@ -16,8 +16,13 @@ from torch import Tensor
 ModelFn = Callable[[Tensor, float], Tensor]
 
 
-def resolution_shift(n_tokens: int, base_tokens: int = 256, max_tokens: int = 4096,
-                     base_shift: float = 0.5, max_shift: float = 1.15) -> float:
+def resolution_shift(
+    n_tokens: int,
+    base_tokens: int = 256,
+    max_tokens: int = 4096,
+    base_shift: float = 0.5,
+    max_shift: float = 1.15,
+) -> float:
     """Timestep shift that grows with the token count (more tokens keep more signal at a
     given noise level, so larger or longer clips need more time at high noise; SD3/Flux)."""
     m = (max_shift - base_shift) / (max_tokens - base_tokens)
@@ -33,21 +38,30 @@ def sigma_schedule(steps: int, shift: float = 1.0) -> Tensor:
 
 
 @torch.no_grad()
-def sample_euler(model_fn: ModelFn, x: Tensor, sigmas: Tensor,
-                 callback: Callable[[dict], None] | None = None) -> Tensor:
+def sample_euler(
+    model_fn: ModelFn, x: Tensor, sigmas: Tensor, callback: Callable[[dict], None] | None = None
+) -> Tensor:
     """Euler integration of the flow ODE from sigmas[0] (noise) to sigmas[-1] (data)."""
     sig = sigmas.tolist()  # host floats: no device sync inside the loop
     for i in range(len(sig) - 1):
         v = model_fn(x, sig[i])
         if callback is not None:
-            callback({"i": i, "x": x, "sigma": sig[i], "sigma_next": sig[i + 1],
-                      "denoised": x - sig[i] * v})
+            callback(
+                {
+                    "i": i,
+                    "x": x,
+                    "sigma": sig[i],
+                    "sigma_next": sig[i + 1],
+                    "denoised": x - sig[i] * v,
+                }
+            )
         x = x + (sig[i + 1] - sig[i]) * v
     return x
 
 
-def guided(v_uncond: Tensor, v_ctx: Tensor | None, v_full: Tensor,
-           text_scale: float, context_scale: float) -> Tensor:
+def guided(
+    v_uncond: Tensor, v_ctx: Tensor | None, v_full: Tensor, text_scale: float, context_scale: float
+) -> Tensor:
     """Two-condition classifier-free guidance with separate text and context scales.
 
     v_uncond: neither text nor context; v_ctx: context only; v_full: text and context.

@@ -19,9 +19,9 @@ import torch
 from engine import checkpoint as ckpt
 from engine.model_bundle import ModelBundle, build_dit, build_vae
 from engine.precision import transformer_dtype
+from engine.request import EngineError
 from engine.train_config import Bucket, TrainConfig
 from engine.train_steps import dit_loss, encode_batch_video, make_world_batch, prepare
-from engine.request import EngineError
 
 
 def pick(rng: torch.Generator, weights: dict) -> str:
@@ -110,7 +110,9 @@ class Trainer:
     # ----------------------------------------------------------------- stage 1: VAE
     def train_vae(self, minutes: float, resume: bool) -> None:
         cfg = self.cfg
-        opt = torch.optim.AdamW(self.vae.parameters(), lr=cfg.vae_lr, betas=(0.9, 0.95), weight_decay=0.0)
+        opt = torch.optim.AdamW(
+            self.vae.parameters(), lr=cfg.vae_lr, betas=(0.9, 0.95), weight_decay=0.0
+        )
         step = self._load_state("vae", [(self.vae, "vae.")], opt) if resume else 0
         deadline, last_ckpt = time.time() + minutes * 60, time.time()
         self.vae.train()
@@ -130,8 +132,15 @@ class Trainer:
             opt.step()
             step += 1
             if step % cfg.log_every == 0:
-                self.log(event="step", stage="vae", step=step, **{k: float(v.detach()) for k, v in out.items()},
-                         grad_norm=float(gn), lr=opt.param_groups[0]["lr"], bucket=[b.width, b.height, b.frames])
+                self.log(
+                    event="step",
+                    stage="vae",
+                    step=step,
+                    **{k: float(v.detach()) for k, v in out.items()},
+                    grad_norm=float(gn),
+                    lr=opt.param_groups[0]["lr"],
+                    bucket=[b.width, b.height, b.frames],
+                )
             if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
                 self._save_state("vae", step, {"vae.": self.vae}, opt)
                 last_ckpt = time.time()
@@ -143,8 +152,10 @@ class Trainer:
     def set_latent_stats(self) -> None:
         """Per-channel mean/std of latents over world batches, so the DiT sees unit-scale data."""
         self.vae.eval()
-        self.vae.set_latent_stats(torch.zeros(self.vae.config.latent_channels, device=self.device),
-                                  torch.ones(self.vae.config.latent_channels, device=self.device))
+        self.vae.set_latent_stats(
+            torch.zeros(self.vae.config.latent_channels, device=self.device),
+            torch.ones(self.vae.config.latent_channels, device=self.device),
+        )
         zs = []
         for i in range(self.cfg.latent_stat_batches):
             b = self.cfg.dit_buckets[0]
@@ -164,7 +175,9 @@ class Trainer:
             # A copy of the encoder's files can be named where the package is not installed
             # (a bare GPU machine); fp16 copies are promoted to fp32.
             folder = os.environ.get("STORYLOOM_TEXT_ENCODER_DIR")
-            self.text = MiniLMEncoder.load(device=str(self.device), model_dir=Path(folder) if folder else None)
+            self.text = MiniLMEncoder.load(
+                device=str(self.device), model_dir=Path(folder) if folder else None
+            )
             self.text.bert.float()
         return self.text
 
@@ -175,9 +188,17 @@ class Trainer:
         for name, p in self.dit.named_parameters():
             (no_decay if p.ndim < 2 or "embed" in name or "table" in name else decay).append(p)
         opt = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-            lr=cfg.dit_lr, betas=(0.9, 0.99), fused=self.device.type == "cuda")
-        step = self._load_state("dit", [(self.dit, "dit."), (self.ema, "ema.")], opt) if resume else 0
+            [
+                {"params": decay, "weight_decay": cfg.weight_decay},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
+            lr=cfg.dit_lr,
+            betas=(0.9, 0.99),
+            fused=self.device.type == "cuda",
+        )
+        step = (
+            self._load_state("dit", [(self.dit, "dit."), (self.ema, "ema.")], opt) if resume else 0
+        )
         val = self._val_batches()
         deadline, last_ckpt = time.time() + minutes * 60, time.time()
         seen, t0, tokens_done = 0, time.time(), 0
@@ -187,7 +208,9 @@ class Trainer:
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, cfg.dit_lr, cfg.warmup, cfg.dit_steps, cfg.min_lr_ratio)
             task, b, prepared = self._data_for(step)
-            with torch.autocast(self.device.type, dtype=self.amp_dit, enabled=self.amp_dit is not None):
+            with torch.autocast(
+                self.device.type, dtype=self.amp_dit, enabled=self.amp_dit is not None
+            ):
                 loss, info = dit_loss(self, task, b, step, prepared=prepared)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -201,9 +224,18 @@ class Trainer:
             if step % cfg.log_every == 0:
                 dt = time.time() - t0
                 flops = 3 * tokens_done * self.dit.flops_per_token(info["seq"]) / max(dt, 1e-9)
-                self.log(event="step", stage="dit", step=step, loss=float(loss.detach()), task=task,
-                         grad_norm=float(gn), lr=opt.param_groups[0]["lr"], samples_per_s=seen / dt,
-                         tflops=flops / 1e12, bucket=[b.width, b.height, b.frames])
+                self.log(
+                    event="step",
+                    stage="dit",
+                    step=step,
+                    loss=float(loss.detach()),
+                    task=task,
+                    grad_norm=float(gn),
+                    lr=opt.param_groups[0]["lr"],
+                    samples_per_s=seen / dt,
+                    tflops=flops / 1e12,
+                    bucket=[b.width, b.height, b.frames],
+                )
                 seen, t0, tokens_done = 0, time.time(), 0
             if step % cfg.val_every == 0:
                 self.log(event="val", stage="dit", step=step, val_loss=self.validate(val))
@@ -252,7 +284,9 @@ class Trainer:
 
     def _val_batches(self):
         b = self.cfg.dit_buckets[0]
-        return [(task, b, 99_000_000 + i) for i, task in enumerate(["t2v", "i2v", "carry", "continue"])]
+        return [
+            (task, b, 99_000_000 + i) for i, task in enumerate(["t2v", "i2v", "carry", "continue"])
+        ]
 
     @torch.no_grad()
     def validate(self, val) -> float:
@@ -261,10 +295,21 @@ class Trainer:
         for task, b, seed in val:
             key = ("val", seed)
             if key not in self._val_cache:  # fixed batches: render and encode them once
-                self._val_cache[key] = prepare(self, task, b, self.cfg.seed * 7919 + seed, validation=True)
-            with torch.autocast(self.device.type, dtype=self.amp_dit, enabled=self.amp_dit is not None):
-                loss, _ = dit_loss(self, task, b, seed, model=self.ema, validation=True,
-                                   prepared=self._val_cache[key])
+                self._val_cache[key] = prepare(
+                    self, task, b, self.cfg.seed * 7919 + seed, validation=True
+                )
+            with torch.autocast(
+                self.device.type, dtype=self.amp_dit, enabled=self.amp_dit is not None
+            ):
+                loss, _ = dit_loss(
+                    self,
+                    task,
+                    b,
+                    seed,
+                    model=self.ema,
+                    validation=True,
+                    prepared=self._val_cache[key],
+                )
             losses.append(float(loss))
         return sum(losses) / len(losses)
 
@@ -281,7 +326,9 @@ class Trainer:
         now = time.time()
         self.totals[f"{stage}_seconds"] += now - self._clock
         self._clock = now
-        ckpt.write_json(self.paths.meta(stage), {"step": step, "optimizer": scalars, "totals": self.totals})
+        ckpt.write_json(
+            self.paths.meta(stage), {"step": step, "optimizer": scalars, "totals": self.totals}
+        )
         self.log(event="checkpoint", stage=stage, step=step)
 
     def _load_state(self, stage: str, modules: list, opt) -> int:
@@ -298,20 +345,32 @@ class Trainer:
             module.load_state_dict(ckpt.split_prefix(state, prefix))
         if stage == "dit":
             self.vae.load_state_dict(ckpt.split_prefix(state, "vae."))
-        ckpt.unflatten_optimizer(opt, {k: v.to(self.device) for k, v in state.items()}, meta["optimizer"])
+        ckpt.unflatten_optimizer(
+            opt, {k: v.to(self.device) for k, v in state.items()}, meta["optimizer"]
+        )
         self.log(event="resume", stage=stage, step=meta["step"])
         return int(meta["step"])
 
     def export(self, step: int | None = None) -> Path:
-        bundle = ModelBundle(vae=self.vae, dit=self.ema, config=ModelBundle.make_config(self.cfg, self.record))
+        bundle = ModelBundle(
+            vae=self.vae, dit=self.ema, config=ModelBundle.make_config(self.cfg, self.record)
+        )
         bundle.config["training"]["dit_steps_done"] = step
         bundle.config["training"]["totals"] = dict(self.totals)
         bundle.save(self.paths.model, log=self.paths.log)
         return self.paths.model
 
 
-def run(cfg: TrainConfig, run_dir: Path, stage: str, minutes: float, resume: bool, device: str,
-        init_from: Path | None = None, stop_at: int | None = None) -> Path:
+def run(
+    cfg: TrainConfig,
+    run_dir: Path,
+    stage: str,
+    minutes: float,
+    resume: bool,
+    device: str,
+    init_from: Path | None = None,
+    stop_at: int | None = None,
+) -> Path:
     if stage not in ("vae", "dit", "all"):
         raise EngineError(f"unknown stage {stage!r} (vae, dit or all)")
     tr = Trainer(cfg, run_dir, device, init_from=init_from)

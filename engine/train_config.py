@@ -39,10 +39,14 @@ class TrainConfig:
     vae_lr: float = 4e-4
     vae_pixels_per_batch: int = 256 * 144 * 96  # frames x pixels per step
     vae_kl_weight: float | None = None  # None: the VAEConfig default
-    vae_buckets: list[Bucket] = field(default_factory=lambda: [
-        Bucket(256, 144, 9, 2.0), Bucket(256, 144, 1, 1.0), Bucket(144, 256, 9, 0.5),
-        Bucket(192, 192, 5, 0.5),
-    ])
+    vae_buckets: list[Bucket] = field(
+        default_factory=lambda: [
+            Bucket(256, 144, 9, 2.0),
+            Bucket(256, 144, 1, 1.0),
+            Bucket(144, 256, 9, 0.5),
+            Bucket(192, 192, 5, 0.5),
+        ]
+    )
     # Stage 2: the transformer
     dit_steps: int = 20000
     dit_lr: float = 3e-4
@@ -52,15 +56,28 @@ class TrainConfig:
     grad_clip: float = 1.0
     ema_decay: float = 0.999
     tokens_per_batch: int = 32768
-    dit_buckets: list[Bucket] = field(default_factory=lambda: [
-        Bucket(256, 144, 25, 4.0), Bucket(256, 144, 13, 2.0), Bucket(256, 144, 1, 1.0),
-        Bucket(144, 256, 13, 0.7), Bucket(192, 192, 13, 0.7), Bucket(320, 128, 13, 0.5),
-    ])
+    dit_buckets: list[Bucket] = field(
+        default_factory=lambda: [
+            Bucket(256, 144, 25, 4.0),
+            Bucket(256, 144, 13, 2.0),
+            Bucket(256, 144, 1, 1.0),
+            Bucket(144, 256, 13, 0.7),
+            Bucket(192, 192, 13, 0.7),
+            Bucket(320, 128, 13, 0.5),
+        ]
+    )
     # Context tasks: shares of steps, before and after `context_start` (a fraction of dit_steps)
     context_start: float = 0.2
     tasks_early: dict = field(default_factory=lambda: {"t2v": 0.8, "i2v": 0.2})
-    tasks_late: dict = field(default_factory=lambda: {
-        "t2v": 0.35, "i2v": 0.2, "carry": 0.2, "refs": 0.1, "continue": 0.15})
+    tasks_late: dict = field(
+        default_factory=lambda: {
+            "t2v": 0.35,
+            "i2v": 0.2,
+            "carry": 0.2,
+            "refs": 0.1,
+            "continue": 0.15,
+        }
+    )
     curriculum: dict | None = None  # passed to the world's make_batch
     text_dropout: float = 0.1
     context_noise: float = 0.05  # max noise level added to context latents

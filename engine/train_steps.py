@@ -14,14 +14,34 @@ from engine.sequence import Context, build_sequence
 from engine.train_config import Bucket
 
 
-def make_world_batch(cfg, n: int, b: Bucket, *, seed: int, device, story_context: bool = False,
-                     n_references: int = 0, heldout: bool = False):
+def make_world_batch(
+    cfg,
+    n: int,
+    b: Bucket,
+    *,
+    seed: int,
+    device,
+    story_context: bool = False,
+    n_references: int = 0,
+    heldout: bool = False,
+):
     from engine.data.synthetic import make_batch
 
     k = min(cfg.previous_frames, b.frames)
-    batch = make_batch(n, b.width, b.height, b.frames, cfg.native_fps, seed=seed, device=device,
-                       story_context=story_context, n_references=n_references,
-                       previous_frames=k, heldout_captions=heldout, curriculum=cfg.curriculum)
+    batch = make_batch(
+        n,
+        b.width,
+        b.height,
+        b.frames,
+        cfg.native_fps,
+        seed=seed,
+        device=device,
+        story_context=story_context,
+        n_references=n_references,
+        previous_frames=k,
+        heldout_captions=heldout,
+        curriculum=cfg.curriculum,
+    )
     if batch.previous is not None and k < cfg.previous_frames:
         # A short previous scene: hold its first frame, exactly as the pipeline does.
         first = batch.previous[:, :1].expand(-1, cfg.previous_frames - k, -1, -1, -1)
@@ -71,9 +91,16 @@ def prepare(tr, task: str, b: Bucket, seed: int, validation: bool = False) -> Pr
     n = max(1, min(256, cfg.tokens_per_batch // max(per_item, 1)))
     if validation:
         n = min(n, 16)
-    batch = make_world_batch(cfg, n, Bucket(b.width, b.height, b.frames + extra), seed=seed,
-                             device=tr.device, story_context=task == "carry",
-                             n_references=n_refs, heldout=validation)
+    batch = make_world_batch(
+        cfg,
+        n,
+        Bucket(b.width, b.height, b.frames + extra),
+        seed=seed,
+        device=tr.device,
+        story_context=task == "carry",
+        n_references=n_refs,
+        heldout=validation,
+    )
     z = encode_batch_video(tr.vae, batch.video, tr.amp)  # (B, C, t, h, w)
     ctx = Context()
     if task == "continue":
@@ -87,15 +114,26 @@ def prepare(tr, task: str, b: Bucket, seed: int, validation: bool = False) -> Pr
             prev_valid = batch.previous_valid.to(tr.device)  # first scenes of stories have none
     if n_refs and batch.references is not None:
         refs = batch.references  # (B, R, H, W, 3)
-        ctx.references = [encode_batch_video(tr.vae, refs[:, r : r + 1], tr.amp) for r in range(refs.shape[1])]
+        ctx.references = [
+            encode_batch_video(tr.vae, refs[:, r : r + 1], tr.amp) for r in range(refs.shape[1])
+        ]
         if batch.references_valid is not None and not bool(batch.references_valid.all()):
             ref_valid = batch.references_valid.to(tr.device)
     states, mask = tr._text().encode(batch.captions)
-    return Prepared(z, ctx, prev_valid, ref_valid, states.to(tr.device), mask.to(tr.device), per_item)
+    return Prepared(
+        z, ctx, prev_valid, ref_valid, states.to(tr.device), mask.to(tr.device), per_item
+    )
 
 
-def dit_loss(tr, task: str, b: Bucket, step_or_seed: int, model=None, validation: bool = False,
-             prepared: Prepared | None = None):
+def dit_loss(
+    tr,
+    task: str,
+    b: Bucket,
+    step_or_seed: int,
+    model=None,
+    validation: bool = False,
+    prepared: Prepared | None = None,
+):
     """Flow-matching loss for one batch of one task: t2v, i2v, carry, refs or continue."""
     cfg, model = tr.cfg, model or tr.dit
     seed = cfg.seed * 7919 + (step_or_seed % cfg.data_pool if cfg.data_pool else step_or_seed)
@@ -123,10 +161,18 @@ def dit_loss(tr, task: str, b: Bucket, step_or_seed: int, model=None, validation
     sb = s.view(B, 1, 1, 1, 1)
 
     def aug(c):
-        return None if c is None else (1 - sb) * c + sb * torch.randn(c.shape, generator=gen, device=tr.device)
+        return (
+            None
+            if c is None
+            else (1 - sb) * c + sb * torch.randn(c.shape, generator=gen, device=tr.device)
+        )
 
-    ctx = Context(start=aug(p.ctx.start), previous=aug(p.ctx.previous), continues=p.ctx.continues,
-                  references=[aug(r) for r in p.ctx.references] if p.ctx.references else None)
+    ctx = Context(
+        start=aug(p.ctx.start),
+        previous=aug(p.ctx.previous),
+        continues=p.ctx.continues,
+        references=[aug(r) for r in p.ctx.references] if p.ctx.references else None,
+    )
     seq = build_sequence(z_t, t, model.config.patch, ctx, ctx_sigma=s)
 
     drop = torch.rand(B, generator=cpu_gen) < (0.0 if validation else cfg.text_dropout)
@@ -141,7 +187,9 @@ def dit_loss(tr, task: str, b: Bucket, step_or_seed: int, model=None, validation
         for r in range(len(ctx.references)):
             valid[:, r * per_ref : (r + 1) * per_ref] &= p.ref_valid[:, r, None]
     seq_id = None if bool(valid.all()) else torch.where(valid, 0, -1)
-    pred = model(seq.x, seq.sigma, seq.pos, seq.kind, p.text, text_mask, seq_id)  # (B, N, token_dim)
+    pred = model(
+        seq.x, seq.sigma, seq.pos, seq.kind, p.text, text_mask, seq_id
+    )  # (B, N, token_dim)
     pred = pred[:, seq.n_context :][:, seq.predict]
     target = patchify(velocity, model.config.patch)[:, seq.predict]
     loss = F.mse_loss(pred.float(), target.float())

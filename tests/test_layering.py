@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_import_contracts_hold():
     lint = Path(sys.executable).parent / "lint-imports"
-    r = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     assert "broken" not in r.stdout.lower().replace("0 broken", "")

@@ -46,7 +46,11 @@ def run(args: argparse.Namespace) -> int:
 
         gen_progress = Bars(sys.stderr)
     result, project = run_demo(
-        args.output, args.project, args.preset, show, generate=not args.sample_footage,
+        args.output,
+        args.project,
+        args.preset,
+        show,
+        generate=not args.sample_footage,
         on_generate=gen_progress,
     )
     print(

@@ -274,11 +274,15 @@ def test_entry_point_runs_as_module_and_errors_without_traceback(tmp_path):
     assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
 
 
-def test_app_main_says_what_it_will_do(tmp_path):
+def test_app_main_help_says_what_it_opens(tmp_path):
     r = subprocess.run(
-        [sys.executable, "-m", "app"], capture_output=True, text=True, cwd=Path(__file__).parents[2]
+        [sys.executable, "-m", "app", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+        timeout=60,
     )
-    assert r.returncode == 0 and "editor" in r.stdout
+    assert r.returncode == 0 and "editor" in r.stdout and "usage" in r.stdout
 
 
 def test_a_new_command_module_is_found_without_editing_cli(tmp_path, monkeypatch, capsys):

@@ -43,7 +43,9 @@ def test_packed_sequences_equal_separate_passes():
     out_b = model(b.x, b.sigma, b.pos, b.kind, tx, tm)
     cat = lambda x, y: torch.cat([x, y], dim=1)  # noqa: E731
     seq_id = torch.cat([torch.zeros(a.x.shape[1]), torch.ones(b.x.shape[1])]).long()[None]
-    packed = model(cat(a.x, b.x), cat(a.sigma, b.sigma), cat(a.pos, b.pos), cat(a.kind, b.kind), tx, tm, seq_id)
+    packed = model(
+        cat(a.x, b.x), cat(a.sigma, b.sigma), cat(a.pos, b.pos), cat(a.kind, b.kind), tx, tm, seq_id
+    )
     n = a.x.shape[1]
     torch.testing.assert_close(packed[:, :n], out_a, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(packed[:, n:], out_b, atol=1e-5, rtol=1e-4)
@@ -108,8 +110,9 @@ def test_schedule_and_sampler_callback():
     calls = []
     target = torch.full((1, 4), 2.0)
     # The exact velocity field towards one data point: Euler integration lands on it.
-    out = sample_euler(lambda x, sig: (x - target) / max(sig, 1e-8), torch.randn(1, 4), s,
-                       callback=calls.append)
+    out = sample_euler(
+        lambda x, sig: (x - target) / max(sig, 1e-8), torch.randn(1, 4), s, callback=calls.append
+    )
     assert len(calls) == 10 and [c["i"] for c in calls] == list(range(10))
     torch.testing.assert_close(out, target)
 

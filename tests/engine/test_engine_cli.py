@@ -11,8 +11,12 @@ import numpy as np
 
 
 def engine(*args, timeout=180):
-    return subprocess.run([sys.executable, "-m", "engine", *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_generate_mp4_and_png(tmp_path, tiny_model_dir):
@@ -20,16 +24,51 @@ def test_generate_mp4_and_png(tmp_path, tiny_model_dir):
     img[:, :32] = 200
     cv2.imwrite(str(tmp_path / "start.png"), img)
     out = tmp_path / "clip.mp4"
-    r = engine("generate", "--prompt", "a red ball", "--frames", 9, "--width", 64, "--height", 48,
-               "--steps", 2, "--seed", 1, "--image", tmp_path / "start.png", "--model", tiny_model_dir,
-               "--device", "cpu", "-o", out)
+    r = engine(
+        "generate",
+        "--prompt",
+        "a red ball",
+        "--frames",
+        9,
+        "--width",
+        64,
+        "--height",
+        48,
+        "--steps",
+        2,
+        "--seed",
+        1,
+        "--image",
+        tmp_path / "start.png",
+        "--model",
+        tiny_model_dir,
+        "--device",
+        "cpu",
+        "-o",
+        out,
+    )
     assert r.returncode == 0, r.stderr
     with av.open(str(out)) as box:
         frames = list(box.decode(video=0))
     assert len(frames) == 9 and frames[0].width == 64
     png = tmp_path / "still.png"
-    r = engine("generate", "--prompt", "a red ball", "--width", 64, "--height", 48, "--steps", 2,
-               "--model", tiny_model_dir, "--device", "cpu", "-o", png)
+    r = engine(
+        "generate",
+        "--prompt",
+        "a red ball",
+        "--width",
+        64,
+        "--height",
+        48,
+        "--steps",
+        2,
+        "--model",
+        tiny_model_dir,
+        "--device",
+        "cpu",
+        "-o",
+        png,
+    )
     assert r.returncode == 0, r.stderr
     assert cv2.imread(str(png)).shape == (48, 64, 3)
 
@@ -43,8 +82,18 @@ def test_errors_are_one_line_with_exit_2(tmp_path, tiny_model_dir):
         ["--image", tmp_path / "missing.png"],
     ]
     for extra in cases:
-        r = engine("generate", "--prompt", "x", "--model", tiny_model_dir, "--device", "cpu",
-                   "-o", tmp_path / "o.mp4", *extra)
+        r = engine(
+            "generate",
+            "--prompt",
+            "x",
+            "--model",
+            tiny_model_dir,
+            "--device",
+            "cpu",
+            "-o",
+            tmp_path / "o.mp4",
+            *extra,
+        )
         assert r.returncode == 2, (extra, r.stderr)
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr

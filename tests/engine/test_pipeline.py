@@ -10,7 +10,13 @@ from engine.request import Cancelled, EngineError, GenerationRequest
 
 
 def req(**kw) -> GenerationRequest:
-    base = {"prompt": "a red ball moves to the left", "width": 64, "height": 48, "frames": 5, "seed": 3}
+    base = {
+        "prompt": "a red ball moves to the left",
+        "width": 64,
+        "height": 48,
+        "frames": 5,
+        "seed": 3,
+    }
     base.update(kw)
     return GenerationRequest(**base)
 
@@ -49,7 +55,9 @@ def test_callback_once_per_step_and_cancel_within_one_step(tiny_engine):
 
 def test_long_clip_is_generated_in_chunks_with_progress(tiny_engine):
     chunks = set()
-    clip = tiny_engine.generate(req(frames=61, steps=2), on_step=lambda i: chunks.add((i.chunk, i.chunks)))
+    clip = tiny_engine.generate(
+        req(frames=61, steps=2), on_step=lambda i: chunks.add((i.chunk, i.chunks))
+    )
     assert clip.frames.shape[0] == 61
     n = max(c for _, c in chunks)
     assert n >= 2 and {c for c, _ in chunks} == set(range(n))
@@ -92,14 +100,17 @@ def test_reference_and_previous_change_the_output(tiny_engine):
     assert not np.array_equal(c.frames, d.frames)
 
 
-@pytest.mark.parametrize("kw,msg", [
-    ({"width": 50}, "multiple of 16"),
-    ({"height": 0}, "multiple of 16"),
-    ({"frames": 0}, "at least 1"),
-    ({"frames": None, "seconds": 0}, "positive"),
-    ({"steps": 0}, "steps"),
-    ({"fps": 500}, "fps"),
-])
+@pytest.mark.parametrize(
+    "kw,msg",
+    [
+        ({"width": 50}, "multiple of 16"),
+        ({"height": 0}, "multiple of 16"),
+        ({"frames": 0}, "at least 1"),
+        ({"frames": None, "seconds": 0}, "positive"),
+        ({"steps": 0}, "steps"),
+        ({"fps": 500}, "fps"),
+    ],
+)
 def test_bad_requests_give_clear_errors(tiny_engine, kw, msg):
     with pytest.raises(EngineError, match=msg):
         tiny_engine.generate(req(**kw))

@@ -16,12 +16,26 @@ def tiny_config(**kw) -> TrainConfig:
 
     vae = VAEConfig.tiny(latent_channels=4).to_dict()
     base = dict(
-        name="test", vae=vae, dit={"latent_channels": 4, "width": 64, "depth": 2, "heads": 2},
-        native_width=64, native_height=48, native_fps=8.0, vae_steps=4, dit_steps=8, warmup=2,
-        vae_pixels_per_batch=64 * 48 * 10, tokens_per_batch=48 * 4,
-        vae_buckets=[Bucket(64, 48, 5)], dit_buckets=[Bucket(64, 48, 5)],
-        tasks_early={"t2v": 0.5, "i2v": 0.5}, tasks_late={"t2v": 0.2, "carry": 0.3, "continue": 0.2, "refs": 0.3},
-        context_start=0.25, latent_stat_batches=1, val_every=1000, log_every=1, checkpoint_minutes=100.0,
+        name="test",
+        vae=vae,
+        dit={"latent_channels": 4, "width": 64, "depth": 2, "heads": 2},
+        native_width=64,
+        native_height=48,
+        native_fps=8.0,
+        vae_steps=4,
+        dit_steps=8,
+        warmup=2,
+        vae_pixels_per_batch=64 * 48 * 10,
+        tokens_per_batch=48 * 4,
+        vae_buckets=[Bucket(64, 48, 5)],
+        dit_buckets=[Bucket(64, 48, 5)],
+        tasks_early={"t2v": 0.5, "i2v": 0.5},
+        tasks_late={"t2v": 0.2, "carry": 0.3, "continue": 0.2, "refs": 0.3},
+        context_start=0.25,
+        latent_stat_batches=1,
+        val_every=1000,
+        log_every=1,
+        checkpoint_minutes=100.0,
     )
     base.update(kw)
     return TrainConfig(**base)
@@ -29,7 +43,9 @@ def tiny_config(**kw) -> TrainConfig:
 
 def losses(log_path, stage="dit"):
     rows = [json.loads(line) for line in log_path.read_text().splitlines()]
-    return {r["step"]: r["loss"] for r in rows if r.get("event") == "step" and r.get("stage") == stage}
+    return {
+        r["step"]: r["loss"] for r in rows if r.get("event") == "step" and r.get("stage") == stage
+    }
 
 
 def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path):
@@ -46,12 +62,22 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path):
     for step in range(5, 9):
         assert lb[step] == pytest.approx(la[step], rel=1e-5, abs=1e-6)
     model = json.loads((a / "model" / "config.json").read_text())
-    assert model["training"]["dit_steps_done"] == 8 and (a / "model" / "model.safetensors").is_file()
+    assert (
+        model["training"]["dit_steps_done"] == 8 and (a / "model" / "model.safetensors").is_file()
+    )
 
 
 def test_loss_decreases_on_a_handful_of_clips(tmp_path):
-    cfg = tiny_config(dit_steps=60, vae_steps=30, data_pool=2, dit_lr=3e-3, vae_lr=3e-3,
-                      tasks_early={"t2v": 1.0}, tasks_late={"t2v": 1.0}, warmup=5)
+    cfg = tiny_config(
+        dit_steps=60,
+        vae_steps=30,
+        data_pool=2,
+        dit_lr=3e-3,
+        vae_lr=3e-3,
+        tasks_early={"t2v": 1.0},
+        tasks_late={"t2v": 1.0},
+        warmup=5,
+    )
     run(cfg, tmp_path, "all", 10, False, "cpu")
     vae = losses(tmp_path / "training_log.jsonl", "vae")
     dit = losses(tmp_path / "training_log.jsonl", "dit")
