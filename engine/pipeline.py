@@ -1,8 +1,8 @@
 """GenerationRequest -> Clip: prompt encoding, context, chunked sampling, decoding.
 
 Long clips are made chunk by chunk, each conditioned on the last latent frames of the one
-before, so the transformer's memory does not grow with the clip's length; the autoencoder
-then decodes the whole latent in temporal chunks with its causal feature cache.
+before, and each chunk is decoded as soon as it is sampled (the autoencoder keeps its causal
+feature cache between chunks), so memory does not grow with the clip's length beyond its frames.
 """
 
 from __future__ import annotations
@@ -207,13 +207,18 @@ class Engine:
         while s0 < t_lat:
             spans.append((s0, min(t_lat, s0 + chunk)))
             s0 = spans[-1][1]
-        latents: list[torch.Tensor] = []
+        # Each chunk is decoded as soon as it is sampled (the decoder keeps its causal cache), so
+        # only the uint8 output grows with length: no full-length latent or float video is held.
+        frames = np.empty((n_gen, req.height, req.width, 3), np.uint8)
+        decoder = self.vae.stream_decoder(tile=self._decode_tile(h, w))
+        recent: torch.Tensor | None = None  # the last two latent frames so far
+        filled = 0
         for ci, (a, b) in enumerate(spans):
             ctx = Context(start=start if ci == 0 else None, references=refs)
             if ci == 0:
                 ctx.previous = previous
             else:
-                ctx.previous, ctx.continues = torch.cat(latents, dim=2)[:, :, -2:], True
+                ctx.previous, ctx.continues = recent, True
             noise = torch.randn((1, C, b - a, h, w), generator=noise_gen).to(self.device)
             z = self._sample_chunk(
                 noise,
@@ -229,13 +234,17 @@ class Engine:
                 start_time,
                 req.preview_every,
             )
-            latents.append(z)
-        z_all = torch.cat(latents, dim=2)
-        frames = self._decode(z_all)[:n_gen]
+            recent = z[:, :, -2:] if recent is None else torch.cat([recent, z], dim=2)[:, :, -2:]
+            with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
+                video = decoder.decode(z)  # (1, 3, T_chunk, H, W)
+            n = min(video.shape[2], n_gen - filled)
+            frames[filled : filled + n] = to_uint8(video[0, :, :n].float().permute(1, 2, 3, 0))
+            filled += n
+            del video
         if req.fps is not None and abs(fps_out - native) > 1e-6:
             frames = resample_fps(frames, native, fps_out, n_out)
         clip_fps = fps_out if req.fps is not None else native
-        tail = z_all[0, :, -2:].float().cpu() if t_lat >= 3 else None
+        tail = recent[0].float().cpu() if t_lat >= 3 else None
         recipe = {
             "model": self.model_id,
             "model_hash": self.model_hash,
@@ -331,6 +340,12 @@ class Engine:
     def _preview(self, z: torch.Tensor) -> np.ndarray:
         frame = self._decode(z[:, :, :1])[0]
         return frame[::2, ::2].copy()
+
+    def _decode_tile(self, h: int, w: int) -> int | None:
+        """Spatial tile (latent pixels) for frames larger than 1280x720: the decoder's
+        activations then stay bounded whatever the frame size."""
+        f = self.vae.config.spatial_factor
+        return None if h * w * f * f <= 1280 * 720 else max(16, 512 // f)
 
     def _decode(self, z: torch.Tensor) -> np.ndarray:
         with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):

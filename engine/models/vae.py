@@ -436,6 +436,11 @@ class VideoVAE(nn.Module):
             return self._decode_raw(z, chunk_latents).clamp(-1.0, 1.0)
         return self._decode_tiled(z, chunk_latents, tile).clamp(-1.0, 1.0)
 
+    def stream_decoder(self, tile: int | None = None) -> StreamDecoder:
+        """A decoder that takes the latent a chunk at a time (as a sampler makes it) and keeps
+        the causal feature cache between chunks, so the caller never holds the whole video."""
+        return StreamDecoder(self, tile)
+
     def _decode_tiled(self, z: Tensor, chunk_latents: int | None, tile: int) -> Tensor:
         f, overlap = self.config.spatial_factor, max(1, tile // 4)
         b, _, t, h, w = z.shape
@@ -475,6 +480,51 @@ class VideoVAE(nn.Module):
             "mse": mse,
             "edge": edge,
         }
+
+
+class StreamDecoder:
+    """Decode consecutive latent chunks of one clip; the concatenation of what `decode` returns
+    equals `VideoVAE.decode` of the concatenated latent. Spatial tiles keep a cache each."""
+
+    def __init__(self, vae: VideoVAE, tile: int | None, chunk_latents: int = 4):
+        self.vae, self.tile, self.chunk = vae, tile, chunk_latents
+        self.caches: dict[tuple[int, int], Cache] = {}
+
+    def decode(self, z: Tensor) -> Tensor:
+        """Normalised latent chunk (B, C, t, h, w) -> its video frames (B, 3, T, H, W) in [-1, 1]."""
+        vae = self.vae
+        if z.ndim != 5 or z.shape[1] != vae.config.latent_channels:
+            raise EngineError(
+                f"latent must be (B, {vae.config.latent_channels}, t, h, w), got {tuple(z.shape)}"
+            )
+        z = vae.denormalize(z)
+        # at most `chunk` latent frames through the decoder at once: its activations stay small
+        parts = [self._piece(z[:, :, a : a + self.chunk]) for a in range(0, z.shape[2], self.chunk)]
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=2)
+
+    def _piece(self, z: Tensor) -> Tensor:  # denormalised (B, C, t, h, w)
+        vae, f = self.vae, self.vae.config.spatial_factor
+        b, _, t, h, w = z.shape
+        tile = self.tile
+        if tile is None or (h <= tile and w <= tile):
+            return vae.decoder(z, self.caches.setdefault((0, 0), {})).clamp(-1.0, 1.0)
+        overlap = max(1, tile // 4)
+        out = weight = None
+        for y in _tile_starts(h, tile, overlap):
+            for x in _tile_starts(w, tile, overlap):
+                th, tw = min(tile, h - y), min(tile, w - x)
+                part = vae.decoder(
+                    z[..., y : y + th, x : x + tw], self.caches.setdefault((y, x), {})
+                )
+                if out is None:
+                    out = z.new_zeros(b, 3, part.shape[2], h * f, w * f)
+                    weight = z.new_zeros(1, 1, 1, h * f, w * f)
+                wy = _ramp(th * f, overlap * f, y > 0, y + th < h, z)
+                wx = _ramp(tw * f, overlap * f, x > 0, x + tw < w, z)
+                mask = wy[:, None] * wx[None, :]  # (th*f, tw*f)
+                out[..., y * f : (y + th) * f, x * f : (x + tw) * f] += part * mask
+                weight[..., y * f : (y + th) * f, x * f : (x + tw) * f] += mask
+        return (out / weight).clamp(-1.0, 1.0)
 
 
 def _cl(x: Tensor) -> Tensor:

@@ -108,6 +108,19 @@ def test_tiled_decode_matches_untiled() -> None:
     torch.testing.assert_close(vae.decode(z, tile=20), full)  # tile covers the frame: one pass
 
 
+@pytest.mark.parametrize("tile", [None, 12])
+@torch.inference_mode()
+def test_stream_decoder_chunk_by_chunk_equals_one_pass(tile) -> None:
+    # How the pipeline decodes: each sampled chunk as it comes, in uneven sizes.
+    vae = randomised_vae(seed=5)
+    z = torch.randn(1, 16, 9, 14, 20, generator=torch.Generator().manual_seed(4))
+    whole = vae.decode(z, tile=tile)
+    dec = vae.stream_decoder(tile=tile)
+    parts = [dec.decode(z[:, :, a:b]) for a, b in ((0, 3), (3, 4), (4, 9))]
+    assert [p.shape[2] for p in parts] == [9, 4, 20]  # 1 + 4k frames for the first chunk
+    torch.testing.assert_close(torch.cat(parts, dim=2), whole, atol=1e-5, rtol=1e-4)
+
+
 @torch.inference_mode()
 def test_latent_stats_normalise_and_are_saved(vae: VideoVAE) -> None:
     x = video(5, 48, 48, seed=4)
