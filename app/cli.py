@@ -1,4 +1,5 @@
 """The `storyloom` command: headless and scriptable, on the same project layer as the editor.
+`storyloom` with no arguments, or with just a `.storyloom` file, opens the editor instead.
 
 Each subcommand lives in its own module under `app/cli_commands/` with a
 `register(subparsers)` function; modules are found at start-up, so adding a command (generate,
@@ -42,7 +43,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _wants_editor(argv: list[str]) -> bool:
+    """`storyloom` alone or `storyloom FILE.storyloom` opens the editor, as a desktop program."""
+    return not argv or (len(argv) == 1 and argv[0].endswith(".storyloom"))
+
+
+def open_editor(argv: list[str]) -> int:
+    # Imported by name: the headless commands must never load Qt (import-linter contract).
+    editor = importlib.import_module("app.__main__")
+    return int(editor.main(argv))
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if _wants_editor(argv):
+        return open_editor(argv)
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

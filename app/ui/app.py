@@ -1,11 +1,12 @@
-"""Starting the editor: `python -m app [FILE]` (and `storyloom` with no subcommand)."""
+"""Starting the editor: `python -m app [FILE]`, `storyloom` alone or `storyloom FILE.storyloom`."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
@@ -32,4 +33,7 @@ def run(argv: list[str], prefs_path: Path | None = None) -> int:
     window = MainWindow(Preferences(prefs_path))
     window.show()
     window.open_initial(Path(argv[0]) if argv else None)
+    quit_ms = os.environ.get("STORYLOOM_QUIT_AFTER_MS")  # smoke tests of installs and bundles
+    if quit_ms:
+        QTimer.singleShot(int(quit_ms), window.close)
     return app.exec()

@@ -297,3 +297,44 @@ def test_a_new_command_module_is_found_without_editing_cli(tmp_path, monkeypatch
     monkeypatch.setattr(cli_commands, "__path__", [*cli_commands.__path__, str(tmp_path)])
     monkeypatch.syspath_prepend(str(tmp_path))
     assert cli.main(["hello"]) == 0 and capsys.readouterr().out == "hi\n"
+
+
+def _editor_env(tmp_path: Path) -> dict[str, str]:
+    import os
+
+    return {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "STORYLOOM_QUIT_AFTER_MS": "1500",
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+
+
+def _recent(tmp_path: Path) -> str:
+    return (tmp_path / "config" / "storyloom" / "editor.ini").read_text()
+
+
+def test_storyloom_file_opens_it_in_the_editor_and_storyloom_alone_reopens_it(
+    tmp_path, project_file
+):
+    env = _editor_env(tmp_path)
+    run = [sys.executable, "-m", "app.cli"]
+    r = subprocess.run(
+        [*run, str(project_file)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert project_file.name in _recent(tmp_path)  # the editor opened it and recorded it
+    # no arguments: the editor again, on the last project (not the usage text of the CLI)
+    r = subprocess.run(run, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "usage" not in r.stderr, r.stderr[-2000:]
+    assert _recent(tmp_path).count("film.storyloom") >= 1
+
+
+def test_storyloom_alone_on_first_start_opens_the_sample_storyboard(tmp_path):
+    env = _editor_env(tmp_path)
+    r = subprocess.run(
+        [sys.executable, "-m", "app.cli"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert ".storyloom" in _recent(tmp_path) and "film.storyloom" not in _recent(tmp_path)
