@@ -52,9 +52,18 @@ def run(args: argparse.Namespace) -> int:
         show,
         generate=not args.sample_footage,
         on_generate=gen_progress,
+        on_sample_footage=None if args.sample_footage else _say_sample_footage,
     )
     print(
         f"{result.path}  {result.width}x{result.height} @ {result.fps:g} fps, "
         f"{result.duration:.2f} s ({result.seconds:.1f} s to export); project: {project}"
     )
     return 0
+
+
+def _say_sample_footage(titles: list[str]) -> None:
+    print(
+        f"note: {len(titles)} scene(s) could not be generated and use procedural sample footage "
+        f"(labelled so in the project): {', '.join(titles)}",
+        file=sys.stderr,
+    )

@@ -176,9 +176,11 @@ def run_demo(
     progress: Callable[[Progress], None] | None = None,
     generate: bool = True,
     on_generate: Callable[[Any], None] | None = None,
+    on_sample_footage: Callable[[list[str]], None] | None = None,
 ) -> tuple[ExportResult, Path]:
     """Build the sample storyboard, generate its takes with the engine (or, with
-    generate=False, give every scene procedural sample footage labelled as such), export."""
+    generate=False, give every scene procedural sample footage labelled as such), export.
+    `on_sample_footage` hears the titles of the scenes that got sample footage instead."""
     out = Path(out)
     project_path = Path(project_path or out.with_suffix(".storyloom"))
     if not out.parent.is_dir():
@@ -194,6 +196,8 @@ def run_demo(
             if generate:
                 missing = generate_missing_takes(project, on_progress=on_generate)
             add_sample_footage(project, missing, board, media)
+            if missing and on_sample_footage is not None:
+                on_sample_footage([project.scene(sid).title for sid in missing])
             result = export_film(project, out, render_settings(board, preset), progress=progress)
         finally:
             project.close()
