@@ -146,6 +146,12 @@ class Engine:
             )
             if tuple(z.shape[-2:]) == grid and z.shape[1] == self.vae.config.latent_channels:
                 return z[:, :, -2:]
+            if req.previous is None:  # frames would have been re-encoded at this size instead
+                raise EngineError(
+                    f"the previous clip's latents have shape {tuple(z.shape[1:])}, but this "
+                    f"request needs ({self.vae.config.latent_channels}, t, {grid[0]}, {grid[1]}): "
+                    "send its frames instead, or the same size and model"
+                )
         if req.previous is None:
             return None
         prev = np.asarray(req.previous)

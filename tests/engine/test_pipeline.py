@@ -30,6 +30,12 @@ def test_shapes_any_aspect_and_duration(tiny_engine, w, h, frames):
     assert clip.recipe["width"] == w and clip.recipe["seed"] == 3
 
 
+@pytest.mark.parametrize("aspect,w,h", [("16:9", 256, 144), ("9:16", 144, 256), ("2.4:1", 192, 80)])
+def test_film_aspect_ratios_at_33_frames(tiny_engine, aspect, w, h):
+    clip = tiny_engine.generate(req(width=w, height=h, frames=33, steps=2))
+    assert clip.frames.shape == (33, h, w, 3)
+
+
 def test_same_seed_same_clip_other_seed_other_clip(tiny_engine):
     a = tiny_engine.generate(req(seed=11))
     b = tiny_engine.generate(req(seed=11))
@@ -139,6 +145,21 @@ def test_reference_and_previous_change_the_output(tiny_engine):
     d = tiny_engine.generate(req(previous=prev, carry_over_strength=0.0))
     assert c.recipe["previous"] and not d.recipe["previous"]
     assert not np.array_equal(c.frames, d.frames)
+
+
+def test_tail_latents_carry_over_like_frames_and_a_wrong_size_is_a_clear_error(tiny_engine):
+    first = tiny_engine.generate(req(frames=17))
+    assert first.tail_latents is not None
+    by_latents = tiny_engine.generate(req(previous_latents=first.tail_latents))
+    alone = tiny_engine.generate(req())
+    assert by_latents.recipe["previous"] and not np.array_equal(by_latents.frames, alone.frames)
+    with pytest.raises(EngineError, match="send its frames instead"):
+        tiny_engine.generate(req(width=96, previous_latents=first.tail_latents))
+    # with its frames too, a scene of another size re-encodes them instead
+    other = tiny_engine.generate(
+        req(width=96, previous_latents=first.tail_latents, previous=first.frames)
+    )
+    assert other.recipe["previous"] and other.frames.shape[2] == 96
 
 
 @pytest.mark.parametrize(
