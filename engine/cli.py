@@ -1,4 +1,4 @@
-"""`python -m engine ...`: generate, info, init, train, eval, serve."""
+"""`python -m engine ...`: generate, info, init, train, eval, card, serve."""
 
 from __future__ import annotations
 
@@ -197,6 +197,15 @@ def cmd_eval(a) -> int:
     return eval_main(a)
 
 
+def cmd_card(a) -> int:
+    from engine.model_card import write
+    from engine.resources_path import default_model_dir
+
+    out = write(Path(a.model) if a.model else default_model_dir(), [Path(p) for p in a.eval])
+    print(f"wrote {out}")
+    return 0
+
+
 def cmd_serve(a) -> int:
     from engine.serve import main as serve_main
 
@@ -230,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--device", default="auto")
     p.add_argument("--out")
+    p = sub.add_parser("card", help="write a model folder's MODEL_CARD.md from its files")
+    p.add_argument("--model")
+    p.add_argument("--eval", nargs="*", default=[], help="JSON files of `eval --out`")
     p = sub.add_parser("serve", help="run the engine's HTTP API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
@@ -246,6 +258,7 @@ COMMANDS = {
     "train": cmd_train,
     "eval": cmd_eval,
     "serve": cmd_serve,
+    "card": cmd_card,
 }
 
 

@@ -237,6 +237,10 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     scores["device"] = str(getattr(eng, "device", a.device))
     scores["model"] = str(getattr(eng, "model_dir", a.model))
     scores["size"] = f"{w}x{h}@{fps:g}fps, {frames} frames"
+    scores["quick"] = bool(getattr(a, "quick", False))
+    scores["dit_step"] = (
+        (getattr(eng, "config", None) or {}).get("training", {}).get("dit_steps_done")
+    )
     if getattr(a, "out", None):
         Path(a.out).write_text(json.dumps(scores, indent=2))
     print(json.dumps(scores) if a.json else format_table(scores))

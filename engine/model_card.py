@@ -1,0 +1,200 @@
+"""`python -m engine card`: write a model folder's MODEL_CARD.md from what is on disk.
+
+Every figure in the card comes from a file a command wrote: the model's config.json (training
+totals, parameters), its training_log.jsonl (loss and validation curve) and the JSON files of
+`python -m engine eval --out` (scores, each tagged with the training step it measured). Nothing
+is typed in by hand, so the card cannot drift from the model it describes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+# The default model's targets (issue "story world ... default model"): key -> (goal, higher is better)
+TARGETS: dict[str, tuple[float, bool]] = {
+    "colour_accuracy": (0.90, True),
+    "shape_accuracy": (0.85, True),
+    "direction_accuracy": (0.85, True),
+    "camera_accuracy": (0.85, True),
+    "i2v_psnr_db": (28.0, True),
+    "seconds_per_clip": (20.0, False),
+}
+
+
+@dataclass
+class EvalRun:
+    step: int | None
+    scores: dict
+
+    @classmethod
+    def load(cls, path: Path) -> EvalRun:
+        d = json.loads(Path(path).read_text())
+        return cls(d.get("dit_step"), d)
+
+
+def _fmt(key: str, v) -> str:
+    if v is None:
+        return "-"
+    if key.endswith("accuracy") or key.startswith("consistency"):
+        return f"{100 * v:.1f} %"
+    if key == "i2v_psnr_db":
+        return f"{v:.2f} dB"
+    if key == "seconds_per_clip":
+        return f"{v:.2f} s"
+    if key == "flicker":
+        return f"{v:.2f}"
+    return str(v)
+
+
+def _verdict(key: str, v) -> str:
+    if key not in TARGETS or v is None:
+        return ""
+    goal, higher = TARGETS[key]
+    ok = v >= goal if higher else v <= goal
+    shown = _fmt(key, goal)
+    if ok:
+        return f"met (goal {'>=' if higher else '<='} {shown})"
+    gap = goal - v if higher else v - goal
+    return f"short by {_fmt(key, gap)} (goal {'>=' if higher else '<='} {shown})"
+
+
+def _curve(log: Path) -> list[tuple[int, float]]:
+    """(step, EMA validation loss) from the training log's validation rows."""
+    out = []
+    if log.is_file():
+        for line in log.read_text().splitlines():
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if r.get("stage") == "dit" and r.get("event") == "val":
+                out.append((int(r["step"]), float(r["val_loss"])))
+    return out
+
+
+def render(model_dir: Path, evals: list[EvalRun]) -> str:
+    cfg = json.loads((model_dir / "config.json").read_text())
+    tr = cfg.get("training", {})
+    totals = tr.get("totals", {})
+    params = cfg.get("parameters", {})
+    dit, vae = cfg.get("dit", {}), cfg.get("vae", {})
+    native = cfg.get("native", {})
+    hours = (totals.get("vae_seconds", 0) + totals.get("dit_seconds", 0)) / 3600
+    lines = [
+        f"# {cfg.get('name', model_dir.name)}",
+        "",
+        "Storyloom's default video model, trained by this repository's own recipe "
+        "(`train_config.json` in this folder) on the procedural story world "
+        "(`engine/data/`), and measured on that world's held-out set (`python -m engine eval`). "
+        "It is not a general-purpose video model: it knows coloured shapes with identity patterns, "
+        "their moves, a set of backgrounds and camera moves, and nothing else.",
+        "",
+        "## Model",
+        f"- Autoencoder: causal 3D convolutions, {vae.get('spatial_factor', 8)}x spatial and 4x "
+        f"temporal compression, {vae.get('latent_channels')} latent channels, "
+        f"{params.get('vae', 0) / 1e6:.2f} M parameters.",
+        f"- Transformer: width {dit.get('width')}, depth {dit.get('depth')}, {dit.get('heads')} "
+        f"heads, patch {dit.get('patch')}, {params.get('dit', 0) / 1e6:.2f} M parameters; prompt "
+        f"encoder {cfg.get('text_encoder')} (frozen).",
+        f"- Native size {native.get('width')}x{native.get('height')} at {native.get('fps')} fps; "
+        f"sampling {cfg.get('sampling', {}).get('steps')} Euler steps, text guidance "
+        f"{cfg.get('sampling', {}).get('guidance')}.",
+        f"- Weights: fp16 safetensors, sha256 `{cfg.get('weights_sha256', '?')[:16]}...`.",
+        "",
+        "## Training compute",
+        f"- Devices: {', '.join(totals.get('devices', [])) or '?'}; "
+        f"{hours:.2f} hours in all (autoencoder {totals.get('vae_seconds', 0) / 60:.0f} min, "
+        f"transformer {totals.get('dit_seconds', 0) / 60:.0f} min).",
+        f"- Transformer steps done: {tr.get('dit_steps_done')}; clips seen: "
+        f"{totals.get('dit_samples', 0):,}.",
+        "- Continue it: `python -m engine train --config train_config.json --stage dit "
+        "--init-from resources/models/storyloom-tiny --device cuda` (appends to this log).",
+        "",
+    ]
+    if evals:
+        latest = max(evals, key=lambda e: e.step or 0)
+        s = latest.scores
+        lines += [
+            "## Evaluation",
+            f"`python -m engine eval{' --quick' if s.get('quick') else ''} --json` on "
+            f"{s.get('device', '?')}, {s.get('clips', '?')} held-out clips ({s.get('size', '')}), "
+            f"transformer step {latest.step}.",
+            "",
+            "| score | value | target |",
+            "|---|---|---|",
+        ]
+        for k, v in s.items():
+            if k in ("device", "model", "size", "clips", "quick", "dit_step"):
+                continue
+            lines.append(f"| {k} | {_fmt(k, v)} | {_verdict(k, v)} |")
+        lines.append("")
+        if len(evals) > 1:
+            keys = ["colour_accuracy", "shape_accuracy", "direction_accuracy", "i2v_psnr_db"]
+            lines += [
+                "### Learning curve (evaluation against training)",
+                "",
+                "| step | " + " | ".join(keys) + " |",
+                "|---" * (len(keys) + 1) + "|",
+            ]
+            for e in sorted(evals, key=lambda e: e.step or 0):
+                lines.append(
+                    f"| {e.step} | " + " | ".join(_fmt(k, e.scores.get(k)) for k in keys) + " |"
+                )
+            lines.append("")
+    curve = _curve(model_dir / "training_log.jsonl")
+    if curve:
+        lines += [
+            "### Validation loss (EMA weights, fixed held-out batches)",
+            "",
+            "| step | val loss |",
+            "|---|---|",
+        ]
+        picked = curve[:: max(1, len(curve) // 12)]
+        if picked[-1] != curve[-1]:
+            picked.append(curve[-1])
+        lines += [f"| {step} | {loss:.4f} |" for step, loss in picked]
+        lines.append("")
+    if evals:
+        s = max(evals, key=lambda e: e.step or 0).scores
+        short = [
+            k for k in TARGETS if s.get(k) is not None and not _verdict(k, s[k]).startswith("met")
+        ]
+        lines += ["## What it can and cannot do", ""]
+        met = [k for k in TARGETS if s.get(k) is not None and k not in short]
+        lines.append(f"- Meets its targets for: {', '.join(met) or 'none yet'}.")
+        lines.append(f"- Falls short on: {', '.join(short) or 'nothing measured'} (see the table).")
+        w, wo = s.get("consistency_with_context"), s.get("consistency_without_context")
+        if w is not None and wo is not None:
+            lines.append(
+                f"- Scene consistency: {_fmt('consistency', w)} with carry-over/references against "
+                f"{_fmt('consistency', wo)} without (ground truth {_fmt('consistency', s.get('consistency_ground_truth'))})."
+            )
+        lines.append(
+            "- What closes the gaps: more transformer samples. The recipe is the same on a GPU "
+            "(bf16, larger batches); a CPU-only run sees a few thousand clips, far fewer than shape "
+            "and motion need."
+        )
+        lines.append("")
+    lines += [
+        "## Reproduce",
+        "```sh",
+        "python -m engine train --config resources/models/storyloom-tiny/train_config.json "
+        "--run-dir runs/tiny --minutes 120",
+        "python -m engine eval --model runs/tiny/model --json --out eval.json",
+        "python -m engine card --model runs/tiny/model --eval eval.json",
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write(model_dir: Path, eval_files: list[Path]) -> Path:
+    model_dir = Path(model_dir)
+    text = render(model_dir, [EvalRun.load(p) for p in eval_files])
+    out = model_dir / "MODEL_CARD.md"
+    tmp = out.with_suffix(".md.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    return out

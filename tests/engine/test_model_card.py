@@ -1,0 +1,46 @@
+"""The model card is written from the model folder and eval JSON files, never by hand."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from engine.cli import main as engine_main
+
+
+def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_dir, tmp_path):
+    model = shutil.copytree(tiny_model_dir, tmp_path / "model")
+    log = model / "training_log.jsonl"
+    log.write_text(
+        "\n".join(
+            json.dumps({"event": "val", "stage": "dit", "step": s, "val_loss": v})
+            for s, v in ((100, 0.9), (200, 0.7), (300, 0.61))
+        )
+    )
+    early = {"colour_accuracy": 0.5, "shape_accuracy": 0.2, "i2v_psnr_db": 20.0, "dit_step": 100}
+    late = {
+        "colour_accuracy": 0.95,
+        "shape_accuracy": 0.6,
+        "i2v_psnr_db": 29.5,
+        "seconds_per_clip": 7.5,
+        "consistency_with_context": 0.8,
+        "consistency_without_context": 0.4,
+        "consistency_ground_truth": 0.9,
+        "device": "cpu",
+        "clips": 38,
+        "quick": True,
+        "dit_step": 300,
+    }
+    files = []
+    for name, scores in (("early", early), ("late", late)):
+        files.append(tmp_path / f"{name}.json")
+        files[-1].write_text(json.dumps(scores))
+    assert engine_main(["card", "--model", str(model), "--eval", *map(str, files)]) == 0
+    card = (model / "MODEL_CARD.md").read_text()
+    assert "| colour_accuracy | 95.0 % | met (goal >= 90.0 %) |" in card
+    assert "| shape_accuracy | 60.0 % | short by 25.0 % (goal >= 85.0 %) |" in card
+    assert "| seconds_per_clip | 7.50 s | met (goal <= 20.00 s) |" in card
+    assert "| 100 | 50.0 % | 20.0 % |" in card and "| 300 | 95.0 % | 60.0 % |" in card
+    assert "| 300 | 0.6100 |" in card  # validation curve from the log
+    assert "80.0 % with carry-over/references against 40.0 % without" in card
+    assert "Falls short on: shape_accuracy" in card
