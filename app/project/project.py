@@ -17,7 +17,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
 from . import assets, history, jobs, media, queries, schema, store, validate
-from .commands import AddTake, ChooseTake, Command
+from .commands import AddTake, ChooseTake, Command, DeleteTake
 from .edit_context import Ctx, translate
 from .errors import ProjectError, ReadOnlyError
 from .lock import ProjectLock
@@ -371,3 +371,6 @@ class Project:
 
     def choose_take(self, scene_id: int, take_id: int | None) -> None:
         self.execute(ChooseTake(scene_id, take_id))
+
+    def delete_take(self, take_id: int) -> None:
+        self.execute(DeleteTake(take_id))

@@ -16,6 +16,7 @@ from app.project import (
     AddScene,
     Change,
     ChooseTake,
+    DeleteTake,
     EditAudioClip,
     EditAudioTrack,
     EditElement,
@@ -186,3 +187,24 @@ def test_running_job_of_a_dead_process_shows_as_interrupted(project_file, cli):
         assert p.interrupted_jobs == []  # reported once, kept in the log
         assert p.job(job).interrupted
     assert cli("info", project_file, "--json").json()["interrupted_jobs"] == []
+
+
+def test_deleting_takes_rechooses_and_undo_redo_survive_reopening(project_file, media):
+    with Project.open(project_file) as p:
+        sid = p.execute(AddScene(prompt="x"))
+        t1 = p.add_take(sid, media.mp4, {"seed": 1})
+        t2 = p.add_take(sid, media.mp4, {"seed": 2}, choose=False)
+        p.execute(DeleteTake(t1))  # the chosen one: the other take becomes chosen
+        assert [t.id for t in p.takes(sid)] == [t2] and p.scene(sid).chosen_take_id == t2
+        p.delete_take(t2)
+        assert p.takes(sid) == [] and p.scene(sid).chosen_take_id is None
+        with pytest.raises(NotFoundError, match="no take with id"):
+            p.delete_take(t2)
+    with Project.open(project_file) as p:
+        p.undo()
+        p.undo()
+        assert [t.id for t in p.takes(sid)] == [t1, t2] and p.scene(sid).chosen_take_id == t1
+        assert p.take(t1).recipe == {"seed": 1}  # back whole, video included
+        assert len(p.open_asset(p.take(t1).asset_id).read()) == media.mp4.stat().st_size
+        p.redo()
+        assert [t.id for t in p.takes(sid)] == [t2]

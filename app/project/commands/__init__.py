@@ -5,7 +5,7 @@ from .base import UNSET, Command, EditContext
 from .elements import AddElement, EditElement, RemoveElement
 from .scenes import AddScene, EditScene, MoveScene, RemoveScene
 from .settings import EditSettings
-from .takes import AddTake, ChooseTake
+from .takes import AddTake, ChooseTake, DeleteTake
 
 __all__ = [
     "UNSET",
@@ -14,6 +14,7 @@ __all__ = [
     "AddScene",
     "AddTake",
     "ChooseTake",
+    "DeleteTake",
     "Command",
     "EditAudioClip",
     "EditAudioTrack",

@@ -1,4 +1,4 @@
-"""Takes: adding one (generation's result, with its immutable recipe) and choosing one."""
+"""Takes: adding one (generation's result, with its immutable recipe), choosing one, deleting one."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from ..errors import InvalidValueError, NotFoundError
 from ..media import MediaInfo
@@ -83,3 +83,35 @@ class ChooseTake(Command):
         ctx.conn.execute(
             update(Scene).where(Scene.id == self.scene_id).values(chosen_take_id=self.take_id)
         )
+
+
+@dataclass
+class DeleteTake(Command):
+    """Remove a take from its scene (undoable). When it was the chosen take, the newest other
+    take becomes the chosen one (none if it was the last). Its video stays in the file's media
+    until nothing refers to it, so undo brings the take back whole."""
+
+    label: ClassVar[str] = "Delete take"
+    tables: ClassVar[tuple[str, ...]] = ("takes", "scenes")
+    take_id: int = 0
+
+    def apply(self, ctx: EditContext) -> None:
+        scene_id = ctx.conn.execute(
+            select(Take.scene_id).where(Take.id == self.take_id)
+        ).scalar_one_or_none()
+        if scene_id is None:
+            raise NotFoundError(f"no take with id {self.take_id}")
+        chosen = ctx.conn.execute(
+            select(Scene.chosen_take_id).where(Scene.id == scene_id)
+        ).scalar_one()
+        if chosen == self.take_id:
+            newest = ctx.conn.execute(
+                select(Take.id)
+                .where(Take.scene_id == scene_id, Take.id != self.take_id)
+                .order_by(Take.created_at.desc(), Take.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            ctx.conn.execute(
+                update(Scene).where(Scene.id == scene_id).values(chosen_take_id=newest)
+            )
+        ctx.conn.execute(delete(Take).where(Take.id == self.take_id))

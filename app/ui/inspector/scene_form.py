@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.project import UNSET, ChooseTake, EditScene, SceneView, StoryloomError
+from app.project import UNSET, ChooseTake, DeleteTake, EditScene, SceneView, StoryloomError
 
 from ..document import ProjectDocument
 from ..inline_message import InlineMessage
@@ -113,6 +113,7 @@ class SceneForm(QWidget):
             lambda: self._edit(carry_over_strength=round(self.strength.value(), 3))
         )
         self.takes.sig_choose.connect(self._choose)
+        self.takes.sig_delete.connect(self._delete_take)
         self.takes.sig_play.connect(self.sig_play_take)
         self.takes.sig_generate.connect(
             lambda n: self.scene_id is not None and self.sig_generate.emit(self.scene_id, n)
@@ -229,6 +230,12 @@ class SceneForm(QWidget):
             self.message.show_message("Only an image can be a start image")
             return
         self._edit(image_asset_id=asset_id)
+
+    def _delete_take(self, take_id: int) -> None:
+        try:
+            self.doc.execute(DeleteTake(take_id))
+        except StoryloomError as e:
+            self.message.show_message(str(e))
 
     def _choose(self, take_id: int) -> None:
         if self.scene_id is None:

@@ -1,12 +1,13 @@
 """A scene's takes: every generation as a thumbnail with its seed and time; play one (double
-click), choose one, generate another or a few variations. The chosen take is marked."""
+click), choose one, delete one (Delete key, undoable), generate another or a few variations.
+The chosen take is marked."""
 
 from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QIcon, QPixmap
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QIcon, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
@@ -36,6 +37,7 @@ class TakesList(QWidget):
     sig_choose = Signal(int)  # take id
     sig_play = Signal(int)  # take id
     sig_generate = Signal(int)  # how many new takes
+    sig_delete = Signal(int)  # take id
 
     def __init__(self, media: MediaCache, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -56,6 +58,9 @@ class TakesList(QWidget):
         self.list.currentItemChanged.connect(self._update_buttons)
         self.play = QPushButton("Play")
         self.choose = QPushButton("Choose")
+        self.delete = QPushButton("Delete")
+        self.delete.setToolTip("Delete this take (undo brings it back)")
+        self.list.installEventFilter(self)  # Delete/Backspace on the list deletes the take
         self.another = QPushButton("Generate another")
         self.variations = QToolButton(
             text="Variations", popupMode=QToolButton.ToolButtonPopupMode.InstantPopup
@@ -72,9 +77,10 @@ class TakesList(QWidget):
         self.choose.clicked.connect(
             lambda: self.selected() is not None and self.sig_choose.emit(self.selected())
         )
+        self.delete.clicked.connect(self._delete_selected)
         self.another.clicked.connect(lambda: self.sig_generate.emit(1))
         buttons = QHBoxLayout()
-        for b in (self.play, self.choose, self.another, self.variations):
+        for b in (self.play, self.choose, self.delete, self.another, self.variations):
             buttons.addWidget(b)
         buttons.addStretch(1)
         box = QVBoxLayout(self)
@@ -118,7 +124,24 @@ class TakesList(QWidget):
             if item.data(Qt.ItemDataRole.UserRole + 1) == asset_id:
                 item.setIcon(self._icon(asset_id))
 
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        # The window's ListKeys hands Delete to a focused list as a plain key press.
+        if (
+            obj is self.list
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
+        ):
+            self._delete_selected()
+            return True
+        return super().eventFilter(obj, event)
+
+    def _delete_selected(self) -> None:
+        if self.selected() is not None:
+            self.sig_delete.emit(self.selected())
+
     def _update_buttons(self) -> None:
         sel = self.selected()
         self.play.setEnabled(sel is not None)
+        self.delete.setEnabled(sel is not None)
         self.choose.setEnabled(sel is not None and sel != self.chosen)

@@ -148,6 +148,32 @@ def test_takes_are_listed_and_chosen_in_the_inspector(qtbot, editor, tmp_path):
     assert asked == [(sid, 4), (sid, 1)]
 
 
+def test_a_take_is_deleted_from_the_inspector_and_undo_brings_it_back(qtbot, editor, tmp_path):
+    sid, form = scene_in_inspector(qtbot, editor, prompt="x")
+    p = editor.doc.project
+    t1 = p.execute(AddTake(sid, make_mp4(tmp_path / "a.mp4"), recipe={"seed": 1}))
+    t2 = p.execute(AddTake(sid, make_mp4(tmp_path / "b.mp4", frames=4), recipe={"seed": 2}))
+    settle(qtbot)
+    takes = form.takes
+    assert p.scene(sid).chosen_take_id == t2 and takes.list.count() == 2
+    takes.list.setCurrentRow(1)  # the chosen one
+    assert takes.delete.isEnabled()
+    takes.delete.click()
+    settle(qtbot)
+    assert [t.id for t in p.takes(sid)] == [t1] and takes.list.count() == 1
+    assert p.scene(sid).chosen_take_id == t1  # the newest remaining take is chosen instead
+    takes.list.setCurrentRow(0)
+    takes.list.setFocus()
+    QTest.keyClick(takes.list, Qt.Key.Key_Delete)
+    settle(qtbot)
+    assert p.takes(sid) == [] and p.scene(sid).chosen_take_id is None
+    editor.window.acts["undo"].trigger()
+    editor.window.acts["undo"].trigger()
+    settle(qtbot)
+    assert [t.id for t in p.takes(sid)] == [t1, t2] and p.scene(sid).chosen_take_id == t2
+    assert takes.list.count() == 2
+
+
 def test_project_settings_when_nothing_is_selected(qtbot, editor):
     editor.selection.set([])
     settle(qtbot)
