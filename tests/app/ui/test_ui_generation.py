@@ -93,6 +93,29 @@ def test_generate_a_scene_from_the_inspector_while_the_window_stays_responsive(q
     print(
         f"event loop latency during generation: p95 {p95:.1f} ms over {len(latency.lateness)} ticks"
     )
+    # closing the project (as closing the window does) stops the local engine process
+    engine = ed.generator._engine
+    assert engine is not None and engine.died() is None
+    pid = engine.pid
+    ed.window.close_project()
+    deadline = time.monotonic() + 30
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid), "the engine process outlived the editor's project"
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie child is gone for our purposes
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
 
 
 def test_cancel_stops_a_running_generation_and_stores_nothing(qtbot, gen_editor):
