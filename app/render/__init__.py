@@ -12,7 +12,7 @@ from .errors import ExportCancelled, RenderError
 from .export import ExportResult, Progress, export_film, plan_export
 from .formats import FORMATS, PRESETS, OutputSpec
 from .plan import Plan, select_scenes
-from .provenance import read_recipe, sidecar_path
+from .provenance import RestoredScene, read_recipe, restorable, sidecar_path
 from .settings import CUT, Cue, MasterSettings, RenderSettings, Transition
 from .subtitles import load_srt, parse_srt
 
@@ -35,6 +35,8 @@ __all__ = [
     "parse_srt",
     "plan_export",
     "read_recipe",
+    "restorable",
+    "RestoredScene",
     "select_scenes",
     "sidecar_path",
 ]

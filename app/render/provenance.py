@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -187,3 +188,76 @@ def read_recipe(path: Path) -> dict[str, Any] | None:
         except (OSError, UnicodeDecodeError):
             return None
     return None
+
+
+@dataclass(frozen=True)
+class RestoredScene:
+    """A scene as a recipe describes it: enough to generate it again with the same seed."""
+
+    prompt: str
+    duration: float
+    seed: int | None = None
+    negative_prompt: str = ""
+    title: str = ""
+    elements: tuple[str, ...] = ()
+    carry_over: bool = True
+
+
+def _num(v: Any, default: float) -> float:
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) and v > 0 else default
+
+
+def _seed(v: Any) -> int | None:
+    return int(v) if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
+
+
+def _text(v: Any) -> str:
+    return v if isinstance(v, str) else ""
+
+
+def restorable(recipe: dict[str, Any]) -> tuple[list[RestoredScene], list[dict[str, str]]]:
+    """The scenes (and elements: name, kind, description) a recipe can restore. A film gives
+    its scenes in order, each with the seed its take was generated with; a single generated
+    clip gives one scene. Values of the wrong type are dropped, never trusted: a recipe comes
+    from a file someone else may have written."""
+    take = recipe.get("take_recipe")
+    if isinstance(take, dict):
+        frames, fps = take.get("frames"), take.get("fps")
+        duration = _num(frames, 0) / _num(fps, 1) if _num(frames, 0) and _num(fps, 0) else 2.0
+        scene = RestoredScene(
+            prompt=_text(take.get("prompt")),
+            duration=round(duration, 3),
+            seed=_seed(take.get("seed")),
+            negative_prompt=_text(take.get("negative_prompt")),
+        )
+        return ([scene] if scene.prompt else []), []
+    scenes = []
+    for s in recipe.get("scenes") or []:
+        if not isinstance(s, dict) or not _text(s.get("prompt")):
+            continue
+        take = s.get("take") if isinstance(s.get("take"), dict) else {}
+        seed = (
+            _seed(take.get("seed")) if _seed(take.get("seed")) is not None else _seed(s.get("seed"))
+        )
+        names = s.get("elements") if isinstance(s.get("elements"), list) else []
+        scenes.append(
+            RestoredScene(
+                prompt=_text(s.get("prompt")),
+                duration=_num(s.get("duration"), 2.0),
+                seed=seed,
+                negative_prompt=_text(s.get("negative_prompt")),
+                title=_text(s.get("title")),
+                elements=tuple(n for n in names if isinstance(n, str) and n),
+                carry_over=s.get("carry_over") is not False,
+            )
+        )
+    elements = [
+        {
+            "name": e["name"],
+            "kind": _text(e.get("kind")) or "character",
+            "description": _text(e.get("description")),
+        }
+        for e in recipe.get("elements") or []
+        if isinstance(e, dict) and _text(e.get("name"))
+    ]
+    return scenes, elements

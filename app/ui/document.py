@@ -22,6 +22,7 @@ from app.project import (
     SceneView,
     TakeView,
 )
+from app.render.provenance import read_recipe
 
 from .media_cache import MediaCache
 from .media_import import Imported, ImportMedia, probe
@@ -207,7 +208,8 @@ class ProjectDocument(QObject):
             for i, (path, kind, info) in enumerate(probed):
                 state.check()
                 asset_id = project.execute(ImportMedia(path, info))
-                out.append(Imported(path, kind, asset_id, info.duration))
+                recipe = read_recipe(path) if kind == "video" else None  # "restore recipe"
+                out.append(Imported(path, kind, asset_id, info.duration, recipe))
                 state.set_progress(0.5 + (i + 1) / (2 * len(paths)))
             return out
 

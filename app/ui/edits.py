@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from app.project import (
     AddAudioClip,
+    AddElement,
     AddScene,
     AddTake,
     EditScene,
@@ -15,6 +16,7 @@ from app.project import (
     RemoveScene,
     SceneView,
 )
+from app.render.provenance import restorable
 
 from .document import ProjectDocument
 from .media_import import Imported
@@ -129,6 +131,43 @@ def _scene_for(p: Project, item: Imported, at: int) -> int:
     return sid
 
 
+def _restore(p: Project, item: Imported, at: int) -> int:
+    """The scenes a Storyloom clip's or film's recipe describes, from `at`; a single clip keeps
+    its video as the take with its own recipe. Missing elements are created (no images: the
+    recipe names them, it does not carry them). Returns how many scenes were made."""
+    assert item.recipe is not None
+    scenes, elements = restorable(item.recipe)
+    have = {e.name.lower() for e in p.elements()}
+    for e in elements:
+        if e["name"].lower() not in have:
+            p.execute(AddElement(name=e["name"], kind=e["kind"], description=e["description"]))
+            have.add(e["name"].lower())
+    for k, s in enumerate(scenes):
+        for name in s.elements:  # a scene may name an element the recipe's list lacks
+            if name.lower() not in have:
+                p.execute(AddElement(name=name))
+                have.add(name.lower())
+        sid = p.execute(
+            AddScene(
+                prompt=s.prompt,
+                duration=s.duration,
+                seed=s.seed,
+                at=at + k,
+                elements=list(s.elements),
+                title=s.title,
+                negative_prompt=s.negative_prompt,
+                carry_over=s.carry_over,
+            )
+        )
+        if "take_recipe" in item.recipe:
+            p.execute(AddTake(sid, asset_id=item.asset_id, recipe=item.recipe["take_recipe"]))
+    return len(scenes)
+
+
+def can_restore(item: Imported) -> bool:
+    return item.kind == "video" and item.recipe is not None and bool(restorable(item.recipe)[0])
+
+
 def drop_media(
     doc: ProjectDocument,
     items: list[Imported],
@@ -136,16 +175,20 @@ def drop_media(
     at_time: float,
     track: str,
     onto_scene: int | None = None,
+    restore: bool = False,
 ) -> None:
     """Place dropped media as one undo step: images and videos become scenes from `at_index`
     (or, dropped on a scene, its start image / a take of it), audio becomes clips on `track`
-    one after another from `at_time`."""
+    one after another from `at_time`. With `restore`, a Storyloom clip or film becomes the
+    scenes of its recipe instead."""
     label = f"Drop {len(items)} files" if len(items) > 1 else f"Drop {items[0].path.name}"
 
     def fn(p: Project) -> None:
         index, t = at_index, at_time
         for item in items:
-            if item.kind == "audio":
+            if restore and onto_scene is None and can_restore(item):
+                index += _restore(p, item, index)
+            elif item.kind == "audio":
                 p.execute(AddAudioClip(asset_id=item.asset_id, track=track, start=round(t, 3)))
                 t += item.duration or 0.0
             elif onto_scene is not None and item.kind == "image":

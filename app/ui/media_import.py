@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from app.project import Command, MediaError, MediaInfo
 from app.project import media as probing
@@ -60,6 +60,7 @@ class Imported:
     kind: str
     asset_id: int
     duration: float | None
+    recipe: dict[str, Any] | None = None  # a Storyloom clip's or film's recipe, read on import
 
 
 def probe(path: Path) -> tuple[str, MediaInfo]:

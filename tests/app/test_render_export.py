@@ -32,6 +32,7 @@ from app.render import (
     Transition,
     export_film,
     read_recipe,
+    restorable,
     sidecar_path,
 )
 
@@ -100,6 +101,28 @@ def test_recipe_is_in_the_file_and_the_sidecar_and_reads_back(tmp_path: Path) ->
                 packet.stream = s_out
                 dst.mux(packet)
     assert read_recipe(tmp_path / "tagged.mp4")["take_recipe"]["seed"] == 3
+    # what "restore recipe" makes of them: the film's scenes with their takes' seeds; the clip's
+    # one scene; values of the wrong type from someone else's file are dropped, not trusted
+    scenes, _ = restorable(recipe)
+    assert [(s.prompt, s.seed, s.duration) for s in scenes] == [
+        ("scene 0", 0, 0.5),
+        ("scene 1", 1, 0.5),
+    ]
+    (one,), _ = restorable(read_recipe(tmp_path / "tagged.mp4"))
+    assert (one.prompt, one.seed) == ("a fox", 3)
+    hostile = {
+        "scenes": [
+            {"prompt": "ok", "seed": "1; DROP", "duration": -4, "elements": [3, "A"]},
+            {"prompt": 7},
+            "junk",
+        ],
+        "elements": [{"name": None}, {"name": "A"}],
+    }
+    scenes, elements = restorable(hostile)
+    assert [(s.prompt, s.seed, s.duration, s.elements) for s in scenes] == [
+        ("ok", None, 2.0, ("A",))
+    ]
+    assert [e["name"] for e in elements] == ["A"]
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

@@ -2,8 +2,9 @@
 elements from the elements panel, and media from the media bin. Where it lands decides what it
 does: an image on the empty lane makes an image-to-video scene, on a scene it becomes the start
 image; a video makes a scene whose take is that video (on a scene: a new take of it); audio on
-an audio lane becomes a clip on that track at that time. Files are decoded on a worker; one that
-cannot be decoded is reported where it was dropped and nothing changes."""
+an audio lane becomes a clip on that track at that time. A film or clip exported by Storyloom
+offers to restore its recipe (its scenes, prompts, durations and seeds) instead. Files are decoded
+on a worker; one that cannot be decoded is reported where it was dropped and nothing changes."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMimeData, QPointF, Qt
+from PySide6.QtWidgets import QMessageBox
+
+from app.render.provenance import restorable
 
 from .. import edits
 from ..media_import import Imported, media_kind
@@ -129,11 +133,34 @@ def drop(view: TimelineView, event) -> None:  # type: ignore[no-untyped-def]
 
 
 def place(view: TimelineView, items: list[Imported], target: Target, pos: QPointF) -> None:
-    """Put imported media where they were dropped (one undo step)."""
+    """Put imported media where they were dropped (one undo step). A clip or film exported by
+    Storyloom dropped on the empty lane offers to restore its recipe (as ComfyUI does)."""
     if not items:
         return
     onto = target.scene_id if target.lane == "video" else None
+    ours = [i for i in items if edits.can_restore(i)] if onto is None else []
+    restore = bool(ours) and ask_restore(view, ours)
     view.run_edit(
-        lambda: edits.drop_media(view.doc, items, target.index, target.time, target.track, onto)
+        lambda: edits.drop_media(
+            view.doc, items, target.index, target.time, target.track, onto, restore=restore
+        )
     )
     view._message.hide()
+
+
+def ask_restore(view: TimelineView, items: list[Imported]) -> bool:
+    n = sum(len(restorable(i.recipe or {})[0]) for i in items)
+    names = ", ".join(i.path.name for i in items)
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Restore recipe",
+        f"{names} {'was' if len(items) == 1 else 'were'} made with Storyloom.\n\n"
+        f"Restore {'its' if len(items) == 1 else 'their'} recipe as {n} scene{'s' * (n > 1)} "
+        "with the same prompts, durations and seeds, or import as plain video?",
+        parent=view,
+    )
+    restore = box.addButton("Restore recipe", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Import as video", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(restore)
+    box.exec()
+    return box.clickedButton() is restore

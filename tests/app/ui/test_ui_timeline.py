@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import drop, file_mime, reopen, settle
 from media_files import make_mp4, make_png
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -302,3 +302,70 @@ def test_rubber_band_selects_the_cards_it_covers(qtbot, editor):
     QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
     settle(qtbot)
     assert editor.selection.scene_ids == (a, b)
+
+
+def _exported_film(tmp_path: Path) -> Path:
+    """A real film exported by the `storyloom` command from a two-scene project."""
+    from app.cli import main as storyloom
+
+    src = tmp_path / "src.storyloom"
+    assert (
+        storyloom(["new", str(src), "--title", "Source", "--size", "320x180", "--fps", "12"]) == 0
+    )
+    assert (
+        storyloom(["element", "add", str(src), "--name", "Mara", "--description", "striped"]) == 0
+    )
+    for prompt, dur, seed in (("@Mara walks in", "1.5", "11"), ("the forest at night", "1", "12")):
+        assert (
+            storyloom(
+                [
+                    "scene",
+                    "add",
+                    str(src),
+                    "--prompt",
+                    prompt,
+                    "--duration",
+                    dur,
+                    "--seed",
+                    seed,
+                    "--elements",
+                    "Mara",
+                ]
+            )
+            == 0
+        )
+    out = tmp_path / "made-with-storyloom.mp4"
+    assert storyloom(["export", str(src), "-o", str(out), "--preset", "draft", "-q"]) == 0
+    return out
+
+
+def _answer_next_dialog(qtbot, button_text: str) -> None:  # type: ignore[no-untyped-def]
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if box is None:
+            QTimer.singleShot(20, click)
+            return
+        next(b for b in box.buttons() if b.text() == button_text).click()
+
+    QTimer.singleShot(20, click)
+
+
+def test_an_exported_film_dropped_back_offers_to_restore_its_recipe(qtbot, editor, tmp_path):
+    film = _exported_film(tmp_path)
+    view = editor.timeline
+    _answer_next_dialog(qtbot, "Restore recipe")
+    drop(view.viewport(), file_mime([film]), video_lane_point(view, 0.5))
+    qtbot.waitUntil(lambda: len(editor.doc.project.scenes()) == 2, timeout=20000)
+    a, b = editor.doc.project.scenes()
+    assert (a.prompt, a.duration, a.seed) == ("@Mara walks in", 1.5, 11)
+    assert (b.prompt, b.duration, b.seed) == ("the forest at night", 1.0, 12)
+    assert a.elements == ("Mara",) and [e.name for e in editor.doc.project.elements()] == ["Mara"]
+    assert a.chosen_take_id is None  # restored to be generated again, not the film's pixels
+    editor.window.acts["undo"].trigger()  # one step
+    settle(qtbot)
+    assert editor.doc.project.scenes() == [] and editor.doc.project.elements() == []
+    # declining imports it as a plain video scene
+    _answer_next_dialog(qtbot, "Import as video")
+    drop(view.viewport(), file_mime([film]), video_lane_point(view, 0.5))
+    qtbot.waitUntil(lambda: len(editor.doc.project.scenes()) == 1, timeout=20000)
+    assert editor.doc.project.scenes()[0].chosen_take_id is not None
