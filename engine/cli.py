@@ -16,6 +16,8 @@ INIT_PRESETS = {
     "tiny": ({}, "tiny"),
     "small": ({}, "small"),
     "base": ({}, "base"),
+    "mini": ({}, "mini"),
+    "1b": ({}, "1b"),  # ~1B parameters: a GPU-sized config (the speed benchmark uses it)
 }
 
 
