@@ -278,6 +278,10 @@ class Project:
     def asset(self, asset_id: int) -> AssetView:
         return self._read(queries.asset, asset_id)
 
+    def assets(self) -> list[AssetView]:
+        """Every imported or generated medium in the file, oldest first."""
+        return self._read(queries.assets)
+
     def asset_previews(self, asset_id: int) -> tuple[bytes | None, bytes | None]:
         """(thumbnail JPEG, waveform peaks as uint8 bytes) of an asset."""
         return self._read(queries.asset_previews, asset_id)

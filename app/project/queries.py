@@ -138,6 +138,12 @@ _ASSET_COLS = [
 ]
 
 
+def assets(conn: Connection) -> list[AssetView]:
+    """Every medium stored in the file, oldest first (previews are fetched separately)."""
+    rows = conn.execute(select(*_ASSET_COLS).order_by(Asset.created_at, Asset.id)).all()
+    return [AssetView(*r) for r in rows]
+
+
 def asset(conn: Connection, asset_id: int) -> AssetView:
     r = conn.execute(select(*_ASSET_COLS).where(Asset.id == asset_id)).first()
     if r is None:

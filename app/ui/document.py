@@ -58,7 +58,6 @@ class ProjectDocument(QObject):
         self._assets: dict[int, AssetView] = {}
         self._takes: dict[int, TakeView] = {}
         self._jobs: list[JobView] | None = None
-        self.imported: list[int] = []  # assets imported in this session (the media bin lists them)
         self._scenes: list[SceneView] | None = None
         self._elements: list[ElementView] | None = None
         self._pending: set[str] = set()
@@ -179,6 +178,13 @@ class ProjectDocument(QObject):
                 out[s.id] = SceneState("done" if s.chosen_take_id is not None else "none")
         return out
 
+    def assets(self) -> list[AssetView]:
+        """Every medium in the file, oldest first (one query; remembered like `asset`)."""
+        found = self.project.assets()
+        for a in found:
+            self._assets.setdefault(a.id, a)
+        return found
+
     def asset(self, asset_id: int) -> AssetView:
         found = self._assets.get(asset_id)
         if found is None:  # assets never change once stored
@@ -214,7 +220,6 @@ class ProjectDocument(QObject):
             return out
 
         def done(items: list[Imported]) -> None:
-            self.imported.extend(i.asset_id for i in items if i.asset_id not in self.imported)
             self.sig_changed.emit(frozenset({"assets"}))
             on_done(items)
 

@@ -1,6 +1,6 @@
-"""The media bin: every image, video and audio file the project uses or that was imported this
-session, with its thumbnail, kind, size and duration; filter by kind; drag onto the timeline or
-a start-image slot."""
+"""The media bin: every image, video and audio file stored in the project (imported in any
+session, or generated), with its thumbnail, kind, size and duration; filter by kind; drag onto
+the timeline or a start-image slot."""
 
 from __future__ import annotations
 
@@ -89,18 +89,9 @@ class MediaBin(QWidget):
         self.refresh()
 
     def asset_ids(self) -> list[int]:
-        """Everything the project refers to, then this session's imports, each once."""
-        ids: list[int] = []
-        for s in self.doc.scenes():
-            if s.image_asset_id is not None:
-                ids.append(s.image_asset_id)
-            ids.extend(self.doc.take(t).asset_id for t in s.takes)
-        for e in self.doc.elements():
-            ids.extend(e.image_asset_ids)
-        for t in self.doc.project.audio_tracks():
-            ids.extend(c.asset_id for c in t.clips)
-        ids.extend(self.doc.imported)
-        return list(dict.fromkeys(ids))
+        """Everything stored in the project file (imported in any session, or generated),
+        oldest first; the project keeps media until the file is compacted."""
+        return [a.id for a in self.doc.assets()]
 
     def refresh(self) -> None:
         kind = KINDS[self.filter.currentText()]

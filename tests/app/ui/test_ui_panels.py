@@ -72,6 +72,19 @@ def test_media_bin_lists_and_filters_what_the_project_uses(qtbot, editor, media)
     assert len(scenes) == 2 and scenes[1].image_asset_id == aid
 
 
+def test_media_bin_keeps_what_an_earlier_session_imported(qtbot, editor, media, project_file):
+    editor.media.import_paths([media.png2, media.wav])  # imported, used by nothing
+    qtbot.waitUntil(lambda: editor.media.list.count() == 2, timeout=10000)
+    window = editor.window
+    window.close_project()
+    assert window.open_path(project_file)
+    settle(qtbot, window.editor)
+    names = [
+        window.editor.media.list.item(i).text() for i in range(window.editor.media.list.count())
+    ]
+    assert any("fox.png" in n for n in names) and any("tone.wav" in n for n in names)
+
+
 def test_preview_decodes_the_take_at_the_play_head(qtbot, editor, tmp_path):
     sid = editor.doc.execute(AddScene(prompt="a", duration=1.0))
     editor.doc.execute(AddScene(prompt="b without a take", duration=1.0))
