@@ -9,7 +9,8 @@ A storyboard render follows the carry-over chain: a scene with carry-over on use
 of the scene before it, so it waits for that scene; if that scene ends with no take, it is
 skipped with the reason. Scenes without carry-over do not depend on anything.
 
-Runs on any thread (the editor calls it from a worker); `cancel()` may come from another.
+Runs on any thread (the editor calls it from a worker); `cancel()` and `cancel_scene()` may
+come from another.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class GenerationRunner:
         engine: EngineHandle,
         on_progress: Callable[[Progress], None] | None = None,
         preview_every: int = 0,
+        skip: set[int] | None = None,
     ) -> None:
         self.project, self.engine = project, engine
         self.on_progress = on_progress or (lambda p: None)
@@ -70,14 +72,26 @@ class GenerationRunner:
         self._client: EngineClient | None = None
         self._model: dict[str, Any] = {}
         self._cancelled = threading.Event()
-        self._current: tuple[EngineClient, str] | None = None
+        self._current: tuple[EngineClient, str, int] | None = None  # client, engine job, scene
+        # scenes cancelled one by one (shareable: the editor cancels scenes still waiting in
+        # its queue before their runner exists)
+        self.skip: set[int] = skip if skip is not None else set()
 
     # ------------------------------------------------------------------ public
     def cancel(self) -> None:
         """Stop: the running generation within one sampling step, nothing new after it."""
         self._cancelled.set()
+        self._stop_current(None)
+
+    def cancel_scene(self, scene_id: int) -> None:
+        """Cancel one scene: its running take stops within a sampling step, its waiting takes
+        are not sent; the other scenes go on (a scene carrying over from it is then skipped)."""
+        self.skip.add(scene_id)
+        self._stop_current(scene_id)
+
+    def _stop_current(self, scene_id: int | None) -> None:
         current = self._current
-        if current is not None:
+        if current is not None and (scene_id is None or current[2] == scene_id):
             try:
                 current[0].cancel(current[1])
             except StoryloomError:
@@ -95,8 +109,9 @@ class GenerationRunner:
                 continue
             before = by_position.get(pos - 1)
             waits_on = results.get(before.id) if before is not None and scene.carry_over else None
-            if self._cancelled.is_set():
+            if self._cancelled.is_set() or scene.id in self.skip:
                 results[scene.id] = SceneResult(scene.id, "cancelled")
+                self.on_progress(Progress(scene.id, None, 0, takes, "cancelled"))
             elif (
                 waits_on is not None
                 and waits_on.status != "done"
@@ -125,7 +140,7 @@ class GenerationRunner:
     def _scene(self, scene_id: int, takes: int) -> SceneResult:
         res = SceneResult(scene_id, "done")
         for i in range(takes):
-            if self._cancelled.is_set():
+            if self._cancelled.is_set() or scene_id in self.skip:
                 res.status = "cancelled"
                 break
             status, job_id, take_id, error = self._take(scene_id, i, takes)
@@ -189,8 +204,8 @@ class GenerationRunner:
 
         try:
             gid = client.submit(req.body)
-            self._current = (client, gid)
-            if self._cancelled.is_set():
+            self._current = (client, gid, req.scene_id)
+            if self._cancelled.is_set() or req.scene_id in self.skip:
                 client.cancel(gid)
             final = client.wait(gid, on_event)
             if final["status"] == "cancelled":

@@ -205,3 +205,26 @@ def test_cancel_stops_the_running_take_and_the_rest_of_the_storyboard(engine, pr
     assert job.status == "cancelled" and job.scene_id == s1  # nothing was sent for scene 2
     last = engine.ensure().list()[-1]
     assert last["status"] == "cancelled" and last["step"] < 400
+
+
+def test_cancelling_one_scene_stops_it_and_the_others_go_on(engine, project):
+    s1 = project.execute(AddScene(prompt="one", duration=0.625))
+    s2 = project.execute(AddScene(prompt="two", duration=0.625, carry_over=True))  # needs s1
+    s3 = project.execute(AddScene(prompt="three", duration=0.625, carry_over=False))
+    project.execute(EditSettings(generation=dict(FAST, steps=60)))
+    runner = GenerationRunner(project, engine)
+
+    def cancel_s1_when_running(p):
+        if p.scene_id == s1 and p.status == "running" and p.step >= 2:
+            runner.cancel_scene(s1)
+
+    runner.on_progress = cancel_s1_when_running
+    results = {r.scene_id: r for r in runner.render()}
+    assert results[s1].status == "cancelled"
+    assert results[s2].status == "skipped" and "no take to carry over" in results[s2].error
+    assert results[s3].status == "done" and project.scene(s3).chosen_take_id is not None
+    assert {j.scene_id: j.status for j in project.jobs()} == {s1: "cancelled", s3: "done"}
+    # a scene cancelled before its turn is never sent
+    runner = GenerationRunner(project, engine, skip={s3})
+    assert [r.status for r in runner.render([s3])] == ["cancelled"]
+    assert len(project.jobs()) == 2

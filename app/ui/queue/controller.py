@@ -36,6 +36,7 @@ class GenerationController(QObject):
         self._engine: EngineHandle | None = None
         self._workers = Workers(1, self)  # one generation at a time, in the order asked
         self._runners: set[GenerationRunner] = set()
+        self._skip: set[int] = set()  # scenes cancelled one by one, shared with every runner
         self._tasks: list[TaskState] = []
         self.last: dict[int, Progress] = {}  # job id -> its latest progress (ETA, preview)
         self._sig_worker_progress.connect(self._progress, Qt.ConnectionType.QueuedConnection)
@@ -54,6 +55,7 @@ class GenerationController(QObject):
     # ---- requests ---------------------------------------------------------------------------
 
     def generate(self, scene_id: int, takes: int = 1) -> TaskState:
+        self._skip.discard(scene_id)
         self._mark_queued([scene_id])
         return self._submit(lambda r: [r.generate(scene_id, takes)])
 
@@ -62,6 +64,7 @@ class GenerationController(QObject):
         if not scene_ids:
             self.sig_message.emit("Every scene already has a take", "info")
             return None
+        self._skip.difference_update(scene_ids)
         self._mark_queued(scene_ids)
         return self._submit(lambda r: r.render(scene_ids))
 
@@ -77,8 +80,19 @@ class GenerationController(QObject):
     def retry(self, job_id: int) -> TaskState:
         job = self.doc.project.job(job_id)
         if job.scene_id is not None:
+            self._skip.discard(job.scene_id)
             self._mark_queued([job.scene_id])
         return self._submit(lambda r: [r.retry(job_id)])
+
+    def cancel_scene(self, scene_id: int) -> None:
+        """Cancel one scene's generation, running or waiting; the rest of the queue goes on."""
+        self._skip.add(scene_id)
+        for r in list(self._runners):
+            r.cancel_scene(scene_id)
+        state = self.doc.live.get(scene_id)
+        if state is not None and state.status == "queued":
+            del self.doc.live[scene_id]
+        self.doc.sig_changed.emit(frozenset({"render_jobs"}))
 
     def cancel(self) -> None:
         for st in self._tasks:
@@ -112,7 +126,11 @@ class GenerationController(QObject):
             if self._engine is None:
                 self._engine = self._factory()
             runner = GenerationRunner(
-                self.doc.project, self._engine, self._sig_worker_progress.emit, PREVIEW_EVERY
+                self.doc.project,
+                self._engine,
+                self._sig_worker_progress.emit,
+                PREVIEW_EVERY,
+                skip=self._skip,
             )
             self._runners.add(runner)
             try:

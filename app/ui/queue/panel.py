@@ -1,6 +1,6 @@
 """The render queue dock: one row per job (newest first) with its status, progress, elapsed
-time, ETA and error text in place; the live preview frame the engine sends; generate, cancel and
-retry. Interrupted jobs from a session that died are shown as such."""
+time, ETA and error text in place; the live preview frame the engine sends; generate, cancel the
+selected job or all, retry. Interrupted jobs from a session that died are shown as such."""
 
 from __future__ import annotations
 
@@ -83,7 +83,11 @@ class RenderQueue(QWidget):
         self.b_generate = QPushButton("Generate scene")
         self.b_missing = QPushButton("Generate all missing")
         self.b_from = QPushButton("Regenerate from here")
-        self.b_cancel = QPushButton("Cancel")
+        self.b_cancel_job = QPushButton("Cancel job")
+        self.b_cancel_job.setToolTip(
+            "Cancel the selected job's scene; the rest of the queue goes on"
+        )
+        self.b_cancel = QPushButton("Cancel all")
         self.b_retry = QPushButton("Retry")
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(list(COLUMNS))
@@ -93,7 +97,14 @@ class RenderQueue(QWidget):
         for col, width in enumerate((200, 80, 110, 56, 56)):
             self.tree.setColumnWidth(col, width)
         buttons = QVBoxLayout()
-        for b in (self.b_generate, self.b_missing, self.b_from, self.b_cancel, self.b_retry):
+        for b in (
+            self.b_generate,
+            self.b_missing,
+            self.b_from,
+            self.b_cancel_job,
+            self.b_cancel,
+            self.b_retry,
+        ):
             buttons.addWidget(b)
         buttons.addStretch(1)
         side = QVBoxLayout()
@@ -112,6 +123,7 @@ class RenderQueue(QWidget):
         self.b_missing.clicked.connect(generator.render_missing)
         self.b_from.clicked.connect(self.render_from_current)
         self.b_cancel.clicked.connect(generator.cancel)
+        self.b_cancel_job.clicked.connect(self.cancel_selected)
         self.b_retry.clicked.connect(self.retry_selected)
         self.tree.currentItemChanged.connect(lambda *_: self._buttons())
         generator.sig_progress.connect(self._progress)
@@ -153,6 +165,14 @@ class RenderQueue(QWidget):
         item = self.tree.currentItem()
         return item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
 
+    def cancel_selected(self) -> None:
+        jid = self.selected_job()
+        if jid is None:
+            return
+        job = self.doc.project.job(jid)
+        if job.status in ("queued", "running") and job.scene_id is not None:
+            self.generator.cancel_scene(job.scene_id)
+
     def retry_selected(self) -> None:
         job_id = self.selected_job()
         if job_id is not None:
@@ -167,6 +187,12 @@ class RenderQueue(QWidget):
         job = next((j for j in self.doc.jobs() if j.id == job_id), None)
         self.b_retry.setEnabled(
             job is not None and job.status in ("failed", "cancelled") and job.scene_id is not None
+        )
+        self.b_cancel_job.setEnabled(
+            self.generator.busy
+            and job is not None
+            and job.status in ("queued", "running")
+            and job.scene_id is not None
         )
 
     # ---- view ----------------------------------------------------------------------------------

@@ -138,3 +138,26 @@ def test_cancel_stops_a_running_generation_and_stores_nothing(qtbot, gen_editor)
     assert ed.doc.project.scene(sid).takes == ()
     assert ed.timeline.cards[sid].state.status == "none"
     print(f"cancelled within {time.monotonic() - t0:.2f} s")
+
+
+def test_cancel_one_job_in_the_queue_and_the_next_scene_still_renders(qtbot, gen_editor):
+    ed = gen_editor
+    ed.doc.execute(EditSettings(generation={"steps": 400}))
+    slow = ed.doc.execute(AddScene(prompt="a blue square", duration=1.0))
+    other = ed.doc.execute(AddScene(prompt="a red ball", duration=1.0, carry_over=False))
+    settle(qtbot)
+    ed.generator.render([slow, other])
+    qtbot.waitUntil(
+        lambda: any(j.status == "running" and j.progress > 0 for j in ed.doc.project.jobs()),
+        timeout=120000,
+    )
+    ed.doc.execute(EditSettings(generation={"steps": 2}))  # the next scene is quick
+    settle(qtbot)
+    ed.queue.tree.setCurrentItem(ed.queue.tree.topLevelItem(0))  # the running job
+    assert ed.queue.b_cancel_job.isEnabled()
+    ed.queue.b_cancel_job.click()
+    qtbot.waitUntil(lambda: not ed.generator.busy, timeout=120000)
+    settle(qtbot)
+    status = {j.scene_id: j.status for j in ed.doc.project.jobs()}
+    assert status == {slow: "cancelled", other: "done"}
+    assert ed.doc.project.scene(slow).takes == () and ed.doc.project.scene(other).takes
