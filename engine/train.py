@@ -215,8 +215,11 @@ class Trainer:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             gn = torch.nn.utils.clip_grad_norm_(self.dit.parameters(), cfg.grad_clip)
-            opt.step()
-            self._ema_update(step)
+            if torch.isfinite(gn):
+                opt.step()
+                self._ema_update(step)
+            else:  # one bad batch must not poison the weights: skip it, on the record
+                self.log(event="skipped", stage="dit", step=step, task=task, loss=float(loss))
             step += 1
             seen += info["batch"]
             self.totals["dit_samples"] += info["batch"]
@@ -283,7 +286,8 @@ class Trainer:
             pe.lerp_(p.detach(), 1 - d)
 
     def _val_batches(self):
-        b = self.cfg.dit_buckets[0]
+        # a moving bucket: validation covers motion and every context task
+        b = next((b for b in self.cfg.dit_buckets if b.frames > 1), self.cfg.dit_buckets[0])
         return [
             (task, b, 99_000_000 + i) for i, task in enumerate(["t2v", "i2v", "carry", "continue"])
         ]

@@ -83,7 +83,11 @@ class Prepared:
 def prepare(tr, task: str, b: Bucket, seed: int, validation: bool = False) -> Prepared:
     cfg = tr.cfg
     cpu_gen = torch.Generator().manual_seed(seed)
-    extra = 8 if task == "continue" else 0  # two more latent groups to serve as context
+    # continue: two more latent frames serve as context; a still bucket gets one more so at
+    # least one latent frame is left to predict (and i2v of a still becomes a short clip)
+    extra = (8 if b.frames > 1 else 12) if task == "continue" else 0
+    if task == "i2v" and b.frames == 1:  # the start frame is given: a still leaves nothing
+        extra = 4
     n_refs = 0
     if task == "refs" or (task == "carry" and bool(torch.rand(1, generator=cpu_gen) < 0.5)):
         n_refs = 1 + int(torch.rand(1, generator=cpu_gen) < 0.3)
