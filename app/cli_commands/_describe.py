@@ -27,6 +27,7 @@ def scene(project: Project, s: SceneView) -> dict[str, Any]:
         "elements": list(s.elements),
         "carry_over": s.carry_over,
         "carry_over_strength": s.carry_over_strength,
+        "generation": dict(s.generation),
         "takes": list(s.takes),
         "chosen_take": s.chosen_take_id,
     }

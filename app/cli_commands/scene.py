@@ -40,6 +40,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=seed, default=UNSET, help="a number, or 'random'")
     p.add_argument("--elements", type=names, help="replace the scene's elements, A,B")
     p.add_argument("--carry-over", type=on_off, metavar="on|off")
+    p.add_argument(
+        "--steps", type=_override(int), metavar="N|default", help="this scene's sampling steps"
+    )
+    p.add_argument(
+        "--guidance", type=_override(float), metavar="G|default", help="this scene's guidance"
+    )
     p.set_defaults(func=edit)
 
     p = verbs.add_parser("move", help="move a scene to another place on the timeline")
@@ -81,6 +87,21 @@ def list_(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT = "default"  # an override set back to the project's value
+
+
+def _override(kind: type) -> object:
+    def parse(text: str) -> object:
+        if text == DEFAULT:
+            return DEFAULT
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number or 'default'") from None
+
+    return parse
+
+
 def _given(value: object) -> object:
     return UNSET if value is None else value
 
@@ -97,6 +118,14 @@ def edit(args: argparse.Namespace) -> int:
         carry_over=_given(args.carry_over),
     )
     with editing(args.file) as project:
+        if args.steps is not None or args.guidance is not None:
+            generation = dict(project.scene(args.id).generation)
+            for key, value in (("steps", args.steps), ("guidance", args.guidance)):
+                if value == DEFAULT:
+                    generation.pop(key, None)
+                elif value is not None:
+                    generation[key] = value
+            cmd.generation = generation
         project.execute(cmd)
     return 0
 

@@ -3,7 +3,8 @@
 The prompt is the scene's prompt (`@Mara` becomes `Mara`) followed by the project's style
 prompt; the reference images are those of the scene's elements; the start image is the scene's;
 with carry-over on, `previous` is the previous scene's chosen take. Generation settings come from
-the project's `generation` defaults; without a size there, the model's native pixel count is
+the project's `generation` defaults, overridden by the scene's own (steps, guidance); without a
+size there, the model's native pixel count is
 reshaped to the project's aspect ratio (export scales takes to the project's frame size).
 """
 
@@ -107,7 +108,8 @@ def build(
     project: Project, scene_id: int, model: dict[str, Any], take_index: int = 0
 ) -> SceneRequest:
     info, scene = project.info(), project.scene(scene_id)
-    settings = dict(info.generation or {})
+    # the scene's own overrides (steps, guidance) win over the project's defaults
+    settings = {**(info.generation or {}), **(scene.generation or {})}
     width, height = generation_size((info.width, info.height), model, settings)
     seed = None if scene.seed is None else int(scene.seed) + take_index
     body: dict[str, Any] = {

@@ -86,6 +86,8 @@ class Scene(Base):
     image_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id"), nullable=True)
     carry_over: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("1"))
     carry_over_strength: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
+    # v3: overrides of the project's generation defaults (steps, guidance) as JSON
+    generation: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     chosen_take_id: Mapped[int | None] = mapped_column(
         ForeignKey("takes.id", ondelete="SET NULL", use_alter=True), nullable=True
     )

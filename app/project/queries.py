@@ -29,7 +29,8 @@ SELECT s.id, s.position, s.title, s.prompt, s.negative_prompt, s.duration, s.see
        s.image_asset_id, s.carry_over, s.carry_over_strength, s.chosen_take_id,
        (SELECT group_concat(e.name, '{_SEP}') FROM scene_elements se
           JOIN elements e ON e.id = se.element_id WHERE se.scene_id = s.id),
-       (SELECT group_concat(t.id) FROM takes t WHERE t.scene_id = s.id)
+       (SELECT group_concat(t.id) FROM takes t WHERE t.scene_id = s.id),
+       s.generation
 FROM scenes s {{where}} ORDER BY s.position
 """
 
@@ -58,6 +59,7 @@ def _scene(row: tuple) -> SceneView:
         row[10],
         elements,
         takes,
+        json.loads(row[13] or "{}"),
     )
 
 

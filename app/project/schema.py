@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 APPLICATION_ID = 0x53544C4D  # "STLM"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Takes are immutable: the file itself refuses updates, whoever writes to it.
 TAKES_IMMUTABLE_SQL = (
@@ -24,7 +24,12 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE elements ADD COLUMN kind VARCHAR(16) DEFAULT 'character' NOT NULL")
 
 
-UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2}
+def _v2_to_v3(conn: sqlite3.Connection) -> None:
+    """v3: scenes gain per-scene generation overrides (steps, guidance) as JSON."""
+    conn.execute("ALTER TABLE scenes ADD COLUMN generation TEXT DEFAULT '{}' NOT NULL")
+
+
+UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def backup_path(path: Path, version: int) -> Path:

@@ -57,3 +57,31 @@ def fps(value: float) -> float:
     if not math.isfinite(value) or not 1 <= value <= 240:
         raise InvalidValueError(f"fps must be between 1 and 240, got {value:g}")
     return float(value)
+
+
+# Per-scene overrides of the project's generation defaults: name -> (type, low, high)
+SCENE_GENERATION = {
+    "steps": (int, 1, 500),
+    "guidance": (float, 0.0, 50.0),
+    "context_guidance": (float, 0.0, 50.0),
+}
+
+
+def scene_generation(value: object) -> dict[str, float | int]:
+    """A scene's generation overrides: only known settings, each in range; {} for none."""
+    if not isinstance(value, dict):
+        raise InvalidValueError("a scene's generation settings must be a mapping")
+    out: dict[str, float | int] = {}
+    for key, v in value.items():
+        if key not in SCENE_GENERATION:
+            known = ", ".join(SCENE_GENERATION)
+            raise InvalidValueError(f"unknown generation setting {key!r} (one of {known})")
+        kind, lo, hi = SCENE_GENERATION[key]
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            raise InvalidValueError(f"{key} must be a number")
+        if kind is int and v != int(v):
+            raise InvalidValueError(f"{key} must be a whole number, got {v:g}")
+        if not lo <= v <= hi:
+            raise InvalidValueError(f"{key} must be between {lo:g} and {hi:g}, got {v:g}")
+        out[key] = kind(v)
+    return out

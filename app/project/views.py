@@ -33,6 +33,7 @@ class SceneView:
     chosen_take_id: int | None
     elements: tuple[str, ...] = ()
     takes: tuple[int, ...] = ()
+    generation: dict[str, Any] = field(default_factory=dict)  # overrides of project defaults
 
 
 @dataclass(frozen=True)

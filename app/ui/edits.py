@@ -38,6 +38,7 @@ def _copy_of(s: SceneView, at: int, duration: float | None = None) -> AddScene:
         negative_prompt=s.negative_prompt,
         carry_over=s.carry_over,
         carry_over_strength=s.carry_over_strength,
+        generation=dict(s.generation),
     )
 
 

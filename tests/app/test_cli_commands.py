@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.project import Project
+from app.project import SCHEMA_VERSION, Project
 
 
 def _info(cli, path):  # type: ignore[no-untyped-def]
@@ -30,7 +30,7 @@ def test_new_writes_settings_and_info_json_has_the_issue_keys(cli, project_file)
     ):
         assert key in d
     assert (d["title"], d["width"], d["height"], d["fps"]) == ("Film", 640, 360, 24.0)
-    assert d["schema_version"] == 2 and d["scenes"] == []
+    assert d["schema_version"] == SCHEMA_VERSION and d["scenes"] == []
 
 
 def test_new_accepts_any_aspect(cli, tmp_path):
@@ -103,6 +103,26 @@ def test_scene_edit_changes_fields_and_undo_redo_restores_them(cli, project_file
     assert _info(cli, project_file) == before
     assert cli("redo", project_file).code == 0
     assert _info(cli, project_file) == after
+
+
+def test_scene_generation_overrides_from_the_cli(cli, project_file):
+    sid = cli("scene", "add", project_file, "--prompt", "p").out.strip()
+    assert cli("scene", "edit", project_file, sid, "--steps", "12", "--guidance", "6.5").code == 0
+    (scene,) = cli("info", project_file, "--json").json()["scenes"]
+    assert scene["generation"] == {"steps": 12, "guidance": 6.5}
+    assert cli("scene", "edit", project_file, sid, "--steps", "default").code == 0
+    assert cli("info", project_file, "--json").json()["scenes"][0]["generation"] == {
+        "guidance": 6.5
+    }
+    bad = cli("scene", "edit", project_file, sid, "--steps", "0")
+    assert bad.code == 2 and "steps must be between 1 and 500" in bad.err
+    bad = cli("scene", "edit", project_file, sid, "--guidance", "lots")
+    assert bad.code == 2 and "not a number or 'default'" in bad.err
+    assert cli("undo", project_file).code == 0
+    assert cli("info", project_file, "--json").json()["scenes"][0]["generation"] == {
+        "steps": 12,
+        "guidance": 6.5,
+    }
 
 
 def test_mention_links_element(cli, project_file):

@@ -110,7 +110,14 @@ def test_storyboard_follows_the_carry_over_chain_with_references_and_start_image
     project.execute(EditSettings(style_prompt="watercolour"))
     s1 = project.execute(AddScene(prompt="@Mara walks in", duration=0.625, image=media.png2))
     s2 = project.execute(AddScene(prompt="@Mara sits down", duration=0.625))  # carry-over on
-    s3 = project.execute(AddScene(prompt="a city at night", duration=0.625, carry_over=False))
+    s3 = project.execute(
+        AddScene(
+            prompt="a city at night",
+            duration=0.625,
+            carry_over=False,
+            generation={"steps": 3, "guidance": 2.0},  # overrides the project's defaults
+        )
+    )
     heard = []
     results = GenerationRunner(project, engine, on_progress=heard.append).render(takes=2)
     assert [(r.scene_id, r.status, len(r.take_ids)) for r in results] == [
@@ -125,6 +132,7 @@ def test_storyboard_follows_the_carry_over_chain_with_references_and_start_image
         r1["prompt"] == "Mara walks in. watercolour" and r1["start_image"] and r1["references"] == 1
     )
     assert r1["previous"] is False and r3["previous"] is False and r3["references"] == 0
+    assert (r1["steps"], r3["steps"], r3["guidance"]) == (FAST["steps"], 3, 2.0)
     assert r2["previous"] is True and r2["previous_take_id"] == project.scene(s1).chosen_take_id
     assert project.scene(s1).chosen_take_id == results[0].take_ids[0]  # the first take is chosen
     jobs = project.jobs()

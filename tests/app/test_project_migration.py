@@ -47,12 +47,16 @@ def test_version_1_fixture_upgrades_with_backup(tmp_path, cli):
         assert mara.kind == "character" and mara.description == "a red fox"
         assert p.asset(s1.image_asset_id).original_name == "mara.png"
         assert p.asset_path(s1.image_asset_id).read_bytes()[:4] == b"\x89PNG"
-        # the new column is usable and undoable
+        assert s1.generation == {} and s2.generation == {}  # v3: no overrides yet
+        # the new columns are usable and undoable
         p.execute(EditScene(scene_id=s1.id, negative_prompt="blurry"))
+        p.execute(EditScene(scene_id=s1.id, generation={"steps": 12}))
         p.execute(AddScene(prompt="new"))
+        assert p.scene(s1.id).generation == {"steps": 12}
         p.undo()
         p.undo()
-        assert p.scene(s1.id).negative_prompt == ""
+        p.undo()
+        assert p.scene(s1.id).negative_prompt == "" and p.scene(s1.id).generation == {}
     assert _version(path) == SCHEMA_VERSION
     backup = tmp_path / "old.v1-backup.storyloom"
     assert _version(backup) == 1

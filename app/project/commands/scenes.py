@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,7 @@ class AddScene(Command):
     negative_prompt: str = ""
     carry_over: bool = True
     carry_over_strength: float = 1.0
+    generation: dict[str, Any] = field(default_factory=dict)  # overrides: steps, guidance
 
     def apply(self, ctx: EditContext) -> int:
         validate.text(self.prompt, "prompt")
@@ -86,6 +88,7 @@ class AddScene(Command):
                 carry_over_strength=validate.finite(
                     self.carry_over_strength, "carry-over strength"
                 ),
+                generation=json.dumps(validate.scene_generation(self.generation), sort_keys=True),
             )
         ).inserted_primary_key[0]
         _link(ctx, scene_id, ids + mentioned_elements(ctx, self.prompt))
@@ -109,6 +112,7 @@ class EditScene(Command):
     negative_prompt: Any = UNSET
     carry_over: Any = UNSET
     carry_over_strength: Any = UNSET
+    generation: Any = UNSET  # dict of overrides ({} for the project's defaults)
 
     def apply(self, ctx: EditContext) -> None:
         scene_position(ctx.conn, self.scene_id)  # raises for an unknown id
@@ -130,6 +134,10 @@ class EditScene(Command):
         if self.carry_over_strength is not UNSET:
             values["carry_over_strength"] = validate.finite(
                 self.carry_over_strength, "carry-over strength"
+            )
+        if self.generation is not UNSET:
+            values["generation"] = json.dumps(
+                validate.scene_generation(self.generation), sort_keys=True
             )
         ids = element_ids(ctx.conn, self.elements) if self.elements is not UNSET else None
         if self.image_asset_id is not UNSET:

@@ -60,6 +60,15 @@ class SceneForm(QWidget):
         self.elements.setFixedHeight(84)
         self.carry = QCheckBox("Continue from the previous scene")
         self.strength = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2)
+        # per-scene overrides of the project's generation defaults (0: the project's value)
+        self.steps = QSpinBox(minimum=0, maximum=500, specialValueText="project default")
+        self.guidance = QDoubleSpinBox(
+            minimum=0.0,
+            maximum=50.0,
+            singleStep=0.5,
+            decimals=1,
+            specialValueText="project default",
+        )
         self.takes = TakesList(doc.media)
         self.generate = QPushButton("Generate scene")
 
@@ -79,6 +88,8 @@ class SceneForm(QWidget):
         form.addRow("Start image", self.image)
         form.addRow("Elements", self.elements)
         form.addRow("Carry-over", carry_row)
+        form.addRow("Steps", self.steps)
+        form.addRow("Guidance", self.guidance)
         takes_box = QGroupBox("Takes")
         QVBoxLayout(takes_box).addWidget(self.takes)
         outer = QVBoxLayout(self)
@@ -111,6 +122,10 @@ class SceneForm(QWidget):
         self.carry.toggled.connect(lambda on: self._edit(carry_over=on))
         self.strength.editingFinished.connect(
             lambda: self._edit(carry_over_strength=round(self.strength.value(), 3))
+        )
+        self.steps.editingFinished.connect(lambda: self._override("steps", self.steps.value()))
+        self.guidance.editingFinished.connect(
+            lambda: self._override("guidance", round(self.guidance.value(), 2))
         )
         self.takes.sig_choose.connect(self._choose)
         self.takes.sig_delete.connect(self._delete_take)
@@ -179,6 +194,9 @@ class SceneForm(QWidget):
         self.strength.setEnabled(s.carry_over and s.position > 0)
         if not self.strength.hasFocus():
             self.strength.setValue(s.carry_over_strength)
+        for w, key in ((self.steps, "steps"), (self.guidance, "guidance")):
+            if not w.hasFocus():
+                w.setValue(s.generation.get(key) or 0)
         self.takes.set_takes(s, [self.doc.take(t) for t in s.takes])
 
     # ---- view -> model ----------------------------------------------------------------------------
@@ -199,6 +217,15 @@ class SceneForm(QWidget):
             self.refresh()
         else:
             self.message.clear_message()
+
+    def _override(self, key: str, value: float) -> None:
+        s = self.doc.scene(self.scene_id) if self.scene_id is not None else None
+        if s is None:
+            return
+        generation = {k: v for k, v in s.generation.items() if k != key}
+        if value:  # 0 is "project default"
+            generation[key] = value
+        self._edit(generation=generation)
 
     def _elements_ticked(self, _item: QListWidgetItem) -> None:
         if self._loading:

@@ -174,6 +174,25 @@ def test_a_take_is_deleted_from_the_inspector_and_undo_brings_it_back(qtbot, edi
     assert takes.list.count() == 2
 
 
+def test_scene_overrides_steps_and_guidance_and_undo(qtbot, editor):
+    sid, form = scene_in_inspector(qtbot, editor, prompt="x")
+    p = editor.doc.project
+    assert form.steps.value() == 0 and form.steps.text() == "project default"
+    form.steps.setValue(9)
+    form.steps.editingFinished.emit()
+    form.guidance.setValue(3.5)
+    form.guidance.editingFinished.emit()
+    settle(qtbot)
+    assert p.scene(sid).generation == {"steps": 9, "guidance": 3.5}
+    form.steps.setValue(0)  # back to the project's value
+    form.steps.editingFinished.emit()
+    settle(qtbot)
+    assert p.scene(sid).generation == {"guidance": 3.5}
+    editor.window.acts["undo"].trigger()
+    settle(qtbot)
+    assert p.scene(sid).generation == {"steps": 9, "guidance": 3.5} and form.steps.value() == 9
+
+
 def test_project_settings_when_nothing_is_selected(qtbot, editor):
     editor.selection.set([])
     settle(qtbot)
