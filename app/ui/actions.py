@@ -10,6 +10,8 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QMenu
 
+from .icons import icon
+
 if TYPE_CHECKING:
     from .editor import Editor
     from .main_window import MainWindow
@@ -58,6 +60,7 @@ def build(win: MainWindow) -> dict[str, QAction]:
             a.setShortcut(QKeySequence(shortcut))
         a.triggered.connect(lambda _=False: fn())
         a.setProperty("needs_editor", needs_editor)
+        a.setIcon(icon(key))  # resources/icons/KEY.svg where there is one
         win.addAction(a)
         acts[key] = a
         return a

@@ -11,6 +11,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from . import theme
+from .icons import icon
 from .main_window import MainWindow
 from .preferences.store import Preferences
 
@@ -24,6 +25,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
         app = QApplication(argv or sys.argv[:1])
         app.setApplicationName("Storyloom")
         app.setOrganizationName("Storyloom")
+        app.setWindowIcon(icon("storyloom"))
         theme.apply(app)
     return app  # type: ignore[return-value]
 

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSizePolicy,
-    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from .. import theme
 from ..document import ProjectDocument
+from ..icons import icon
 from ..media_cache import to_qimage
 from ..selection import Selection
 from ..timeline.layout import Span, format_time, span_at, spans, total
@@ -95,16 +95,15 @@ class PreviewPlayer(QWidget):
         self.draft.setCurrentText("Draft 360p")
         self.buttons = {}
         row = QHBoxLayout()
-        sp = QStyle.StandardPixmap
-        for key, icon, tip in (
-            ("start", sp.SP_MediaSkipBackward, "Go to start (Home)"),
-            ("back", sp.SP_MediaSeekBackward, "Previous frame (Left)"),
-            ("play", sp.SP_MediaPlay, "Play / pause (Space)"),
-            ("fwd", sp.SP_MediaSeekForward, "Next frame (Right)"),
-            ("loop", sp.SP_BrowserReload, "Loop (Ctrl+L)"),
+        for key, name, tip in (
+            ("start", "start", "Go to start (Home)"),
+            ("back", "frame-back", "Previous frame (Left)"),
+            ("play", "play", "Play / pause (Space)"),
+            ("fwd", "frame-forward", "Next frame (Right)"),
+            ("loop", "loop", "Loop (Ctrl+L)"),
         ):
             b = QToolButton(toolTip=tip, autoRaise=True)
-            b.setIcon(self.style().standardIcon(icon))
+            b.setIcon(icon(name))
             self.buttons[key] = b
             row.addWidget(b)
         self.buttons["loop"].setCheckable(True)
@@ -183,12 +182,7 @@ class PreviewPlayer(QWidget):
         t = self.transport.position
         lo, hi = self.transport.range
         self.time.setText(f"{format_time(t - lo, 0.5)} / {format_time(hi - lo, 0.5)}")
-        icon = (
-            QStyle.StandardPixmap.SP_MediaPause
-            if self.transport.playing
-            else QStyle.StandardPixmap.SP_MediaPlay
-        )
-        self.buttons["play"].setIcon(self.style().standardIcon(icon))
+        self.buttons["play"].setIcon(icon("pause" if self.transport.playing else "play"))
         span = span_at(self.spans, t)
         scene = self.doc.scene(span.scene_id) if span is not None else None
         if span is None or scene is None:

@@ -227,3 +227,21 @@ def test_closing_the_window_keeps_every_edit(qtbot, prefs, project_file):
     w.close()
     with Project.open(project_file) as p:
         assert p.scene(sid).prompt == "typed just before closing"
+
+
+def test_shipped_svg_icons_render_sharp_at_hidpi_sizes(qtbot, editor):
+    from app.ui.first_run import resources_dir
+    from app.ui.icons import icon
+
+    names = sorted(p.stem for p in (resources_dir() / "icons").glob("*.svg"))
+    assert {"play", "pause", "generate", "export", "storyloom"} <= set(names)
+    for name in names:
+        image = icon(name).pixmap(96, 96).toImage()  # 4x a 24 px icon: drawn from the SVG
+        assert image.width() == 96 and not image.isNull(), name
+        opaque = sum(
+            image.pixelColor(x, y).alpha() > 0 for x in range(0, 96, 4) for y in range(0, 96, 4)
+        )
+        assert opaque > 20, f"{name} drew nothing"
+    assert not editor.preview.buttons["play"].icon().isNull()
+    assert not editor.window.acts["generate"].icon().isNull()
+    assert icon("no-such-icon").isNull()
