@@ -80,8 +80,8 @@ def main() -> int:
         )
 
         def ours_open_list() -> None:
-            with Project.open(path) as p:
-                assert len(p.scenes()) == args.scenes
+            with Project.open(path) as p:  # the timeline as export and the editor read it
+                assert len(p.timeline()) == args.scenes
 
         def plain_open_list() -> None:
             db = sqlite3.connect(path)

@@ -288,10 +288,11 @@ class Project:
 
     def timeline(self) -> list[TimelineEntry]:
         """Scenes in order with their chosen take and its video: what export renders."""
+        chosen = self._read(queries.chosen_takes)  # one query, not two per scene
         out = []
         for s in self.scenes():
-            take = self.take(s.chosen_take_id) if s.chosen_take_id is not None else None
-            out.append(TimelineEntry(s, take, self.asset(take.asset_id) if take else None))
+            take, asset = chosen.get(s.id, (None, None))
+            out.append(TimelineEntry(s, take, asset))
         return out
 
     def integrity_check(self) -> str:

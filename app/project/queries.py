@@ -11,7 +11,17 @@ import json
 from sqlalchemy import Connection, select
 
 from .errors import NotFoundError
-from .models import Asset, AudioClip, AudioTrack, Element, ElementImage, ProjectRow, RenderJob, Take
+from .models import (
+    Asset,
+    AudioClip,
+    AudioTrack,
+    Element,
+    ElementImage,
+    ProjectRow,
+    RenderJob,
+    Scene,
+    Take,
+)
 from .views import (
     AssetView,
     AudioClipView,
@@ -95,6 +105,21 @@ def _take(r) -> TakeView:  # type: ignore[no-untyped-def]
 def takes(conn: Connection, scene_id: int) -> list[TakeView]:
     q = Take.__table__.select().where(Take.scene_id == scene_id).order_by(Take.id)
     return [_take(r) for r in conn.execute(q)]
+
+
+def chosen_takes(conn: Connection) -> dict[int, tuple[TakeView, AssetView]]:
+    """Every scene's chosen take with its video, by scene id: one query for the timeline."""
+    asset_cols = [c.label(f"a_{c.name}") for c in _ASSET_COLS]
+    q = (
+        select(Scene.id.label("sid"), *Take.__table__.c, *asset_cols)
+        .join(Take, Take.id == Scene.chosen_take_id)
+        .join(Asset, Asset.id == Take.asset_id)
+    )
+    out = {}
+    for r in conn.execute(q):
+        asset = AssetView(*(getattr(r, f"a_{c.name}") for c in _ASSET_COLS))
+        out[r.sid] = (_take(r), asset)
+    return out
 
 
 def take(conn: Connection, take_id: int) -> TakeView:
