@@ -408,16 +408,6 @@ class VideoVAE(nn.Module):
 
     # ---- decode ---------------------------------------------------------------------------
 
-    def _decode_raw(self, z: Tensor, chunk_latents: int | None) -> Tensor:
-        if chunk_latents is None:
-            return self.decoder(z)
-        cache: Cache = {}
-        parts = [
-            self.decoder(z[:, :, a : a + chunk_latents], cache)
-            for a in range(0, z.shape[2], chunk_latents)
-        ]
-        return torch.cat(parts, dim=2)
-
     def decode(
         self, z: Tensor, *, chunk_latents: int | None = None, tile: int | None = None
     ) -> Tensor:
@@ -426,37 +416,13 @@ class VideoVAE(nn.Module):
         chunk_latents: latent frames per temporal chunk (memory stays flat with length).
         tile: spatial tile size in latent pixels (overlapping tiles, linearly blended).
         """
-        if z.ndim != 5 or z.shape[1] != self.config.latent_channels:
-            raise EngineError(
-                f"latent must be (B, {self.config.latent_channels}, t, h, w), got {tuple(z.shape)}"
-            )
-        z = self.denormalize(z)
-        h, w = z.shape[-2:]
-        if tile is None or (h <= tile and w <= tile):
-            return self._decode_raw(z, chunk_latents).clamp(-1.0, 1.0)
-        return self._decode_tiled(z, chunk_latents, tile).clamp(-1.0, 1.0)
+        chunk = chunk_latents if chunk_latents is not None else max(1, z.shape[2])
+        return StreamDecoder(self, tile, chunk).decode(z)
 
     def stream_decoder(self, tile: int | None = None) -> StreamDecoder:
         """A decoder that takes the latent a chunk at a time (as a sampler makes it) and keeps
         the causal feature cache between chunks, so the caller never holds the whole video."""
         return StreamDecoder(self, tile)
-
-    def _decode_tiled(self, z: Tensor, chunk_latents: int | None, tile: int) -> Tensor:
-        f, overlap = self.config.spatial_factor, max(1, tile // 4)
-        b, _, t, h, w = z.shape
-        out = z.new_zeros(b, 3, self.video_frames(t), h * f, w * f)
-        weight = z.new_zeros(1, 1, 1, h * f, w * f)
-        ys, xs = _tile_starts(h, tile, overlap), _tile_starts(w, tile, overlap)
-        for y in ys:
-            for x in xs:
-                th, tw = min(tile, h - y), min(tile, w - x)
-                part = self._decode_raw(z[..., y : y + th, x : x + tw], chunk_latents)
-                wy = _ramp(th * f, overlap * f, y > 0, y + th < h, z)
-                wx = _ramp(tw * f, overlap * f, x > 0, x + tw < w, z)
-                mask = wy[:, None] * wx[None, :]  # (th*f, tw*f)
-                out[..., y * f : (y + th) * f, x * f : (x + tw) * f] += part * mask
-                weight[..., y * f : (y + th) * f, x * f : (x + tw) * f] += mask
-        return out / weight
 
     # ---- training -------------------------------------------------------------------------
 
