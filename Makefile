@@ -10,7 +10,7 @@ QT_DEBS := libpulse0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-u
 	libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libxcb-cursor0 libegl1 libgl1 libfontconfig1 \
 	libdbus-1-3 xvfb
 
-.PHONY: setup run test demo lint bench clean sysdeps screenshots
+.PHONY: setup run test demo lint bench clean sysdeps screenshots install-desktop
 
 setup: $(STAMP)
 
@@ -61,3 +61,7 @@ clean:
 # Screenshots of the real window under Xvfb (build/screenshots/*.png)
 screenshots: $(STAMP)
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m app.ui.screenshots -o build/screenshots
+
+# Linux: a menu entry with the icon, and .storyloom files opening in Storyloom (this user only)
+install-desktop: $(STAMP)
+	STORYLOOM_BIN=$(abspath $(VENV))/bin/storyloom sh packaging/linux/install.sh
