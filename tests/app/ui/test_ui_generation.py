@@ -161,3 +161,25 @@ def test_cancel_one_job_in_the_queue_and_the_next_scene_still_renders(qtbot, gen
     status = {j.scene_id: j.status for j in ed.doc.project.jobs()}
     assert status == {slow: "cancelled", other: "done"}
     assert ed.doc.project.scene(slow).takes == () and ed.doc.project.scene(other).takes
+
+
+def test_generate_all_missing_then_regenerate_from_here_along_the_chain(qtbot, gen_editor):
+    ed = gen_editor
+    ed.doc.execute(EditSettings(generation={"steps": 2}))
+    ids = [ed.doc.execute(AddScene(prompt=f"scene {i}", duration=0.5)) for i in range(3)]
+    settle(qtbot)
+    ed.queue.b_missing.click()
+    qtbot.waitUntil(lambda: not ed.generator.busy, timeout=180000)
+    settle(qtbot)
+    assert [len(ed.doc.project.scene(s).takes) for s in ids] == [1, 1, 1]
+    ed.timeline.select_scene(ids[1])
+    settle(qtbot)
+    ed.queue.b_from.click()  # scenes 2 and 3 again, in order: 3 carries over from 2's take
+    qtbot.waitUntil(lambda: not ed.generator.busy, timeout=180000)
+    settle(qtbot)
+    assert [len(ed.doc.project.scene(s).takes) for s in ids] == [1, 2, 2]
+    jobs = ed.doc.project.jobs()
+    assert [j.scene_id for j in jobs] == [ids[0], ids[1], ids[2], ids[1], ids[2]]
+    assert all(j.status == "done" for j in jobs)
+    last = ed.doc.project.take(ed.doc.project.scene(ids[2]).takes[-1]).recipe
+    assert last["previous_take_id"] == ed.doc.project.scene(ids[1]).chosen_take_id

@@ -369,3 +369,37 @@ def test_an_exported_film_dropped_back_offers_to_restore_its_recipe(qtbot, edito
     drop(view.viewport(), file_mime([film]), video_lane_point(view, 0.5))
     qtbot.waitUntil(lambda: len(editor.doc.project.scenes()) == 1, timeout=20000)
     assert editor.doc.project.scenes()[0].chosen_take_id is not None
+
+
+def test_j_l_shuttle_ctrl_e_export_and_the_history_view(qtbot, editor):
+    (a,) = add_scenes(editor, 4.0)
+    view, t = editor.timeline, editor.transport
+    vp = view.viewport()
+    view.setFocus()
+    t.seek(2.0)
+    QTest.keyClick(vp, Qt.Key.Key_L)
+    assert t.playing and t.rate > 0
+    first = t.rate
+    QTest.keyClick(vp, Qt.Key.Key_L)  # faster on each press
+    assert t.rate > first
+    QTest.keyClick(vp, Qt.Key.Key_J)  # the other way
+    assert t.playing and t.rate < 0
+    QTest.keyClick(vp, Qt.Key.Key_K)
+    assert not t.playing
+    # the history view lists every edit, and clicking an older entry undoes back to it
+    editor.doc.execute(AddScene(prompt="second"))
+    settle(qtbot)
+    model = editor.history.model()
+    labels = [model.index(i, 0).data() for i in range(model.rowCount())]
+    assert labels[0] == "<opened>" and labels[-2:] == ["Add scene", "Add scene"]
+    editor.history.setCurrentIndex(model.index(model.rowCount() - 2, 0))
+    settle(qtbot)
+    assert [s.id for s in editor.doc.project.scenes()] == [a]
+    # Ctrl+E opens the export dialog
+    QTest.keyClick(vp, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    from app.ui.export.dialog import ExportDialog
+
+    qtbot.waitUntil(lambda: editor.window.findChild(ExportDialog) is not None, timeout=5000)
+    dialog = editor.window.findChild(ExportDialog)
+    assert dialog.isVisible()
+    dialog.close()
