@@ -46,7 +46,8 @@ test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 demo: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(PY) -m app.cli demo -o demo.mp4
+	@mkdir -p build
+	QT_QPA_PLATFORM=offscreen $(PY) -m app.cli demo -o build/demo.mp4
 
 lint: $(STAMP)
 	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(VENV)/bin/lint-imports
