@@ -241,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--device", default="auto")
     p.add_argument("--out")
+    p.add_argument("--limit", type=int, help="only the first N cases of each kind")
     p = sub.add_parser("card", help="write a model folder's MODEL_CARD.md from its files")
     p.add_argument("--model")
     p.add_argument("--eval", nargs="*", default=[], help="JSON files of `eval --out`")

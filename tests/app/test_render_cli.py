@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 from render_media import add_audio, build_project, decode_video, make_wav, tone
 
@@ -175,3 +176,19 @@ def test_demo_builds_the_sample_storyboard_and_renders_it(cli, tmp_path: Path) -
     assert {e["name"] for e in info["elements"]} == {"Mara", "Lantern", "Forest"}
     assert {t["name"] for t in info["audio_tracks"]} == {"Music", "Effects"}
     assert all(s["chosen_take"] for s in info["scenes"])
+
+
+def test_demo_generates_every_scene_with_the_default_model(cli, tmp_path: Path) -> None:
+    """`storyloom demo` as `make demo` runs it: the engine process with the shipped model makes
+    every take along the carry-over chain; no scene falls back to sample footage."""
+    out = tmp_path / "demo.mp4"
+    r = cli("demo", "-o", out, "-q")
+    assert r.code == 0, r.err
+    assert "sample footage" not in r.err
+    recipe = read_recipe(out)
+    assert [m["id"] for m in recipe["models"]] == ["storyloom-tiny"]
+    takes = [s["take"]["recipe"] for s in recipe["scenes"]]
+    assert len(takes) == 4 and all(t["model"] == "storyloom-tiny" and t["trained"] for t in takes)
+    assert all(t["previous"] for t in takes[1:] if t.get("previous_take_id"))
+    frames, _, fps = decode_video(out)
+    assert abs(len(frames) / fps - 16.0) <= 1 / fps and np.std(frames[len(frames) // 2]) > 5
