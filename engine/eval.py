@@ -238,6 +238,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     scores["model"] = str(getattr(eng, "model_dir", a.model))
     scores["size"] = f"{w}x{h}@{fps:g}fps, {frames} frames"
     scores["quick"] = bool(getattr(a, "quick", False))
+    scores["limit"] = getattr(a, "limit", None)
     scores["dit_step"] = (
         (getattr(eng, "config", None) or {}).get("training", {}).get("dit_steps_done")
     )

@@ -118,7 +118,8 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
         s = latest.scores
         lines += [
             "## Evaluation",
-            f"`python -m engine eval{' --quick' if s.get('quick') else ''} --json` on "
+            f"`python -m engine eval{' --quick' if s.get('quick') else ''}"
+            f"{' --limit ' + str(s['limit']) if s.get('limit') else ''} --json` on "
             f"{s.get('device', '?')}, {s.get('clips', '?')} held-out clips ({s.get('size', '')}), "
             f"transformer step {latest.step}.",
             "",
@@ -126,7 +127,7 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
             "|---|---|---|",
         ]
         for k, v in s.items():
-            if k in ("device", "model", "size", "clips", "quick", "dit_step"):
+            if k in ("device", "model", "size", "clips", "quick", "dit_step", "limit"):
                 continue
             lines.append(f"| {k} | {_fmt(k, v)} | {_verdict(k, v)} |")
         lines.append("")

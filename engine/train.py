@@ -341,6 +341,9 @@ class Trainer:
             if stage == "dit" and self.paths.state("vae").is_file():
                 vs = ckpt.split_prefix(ckpt.load_state_file(self.paths.state("vae")), "vae.")
                 self.vae.load_state_dict(vs)
+                # the autoencoder's compute stays on the record of the model it becomes
+                vae_meta = json.loads(self.paths.meta("vae").read_text())
+                self.totals.update(vae_meta.get("totals", {}))
             return 0
         state = ckpt.load_state_file(path)
         meta = json.loads(self.paths.meta(stage).read_text())
