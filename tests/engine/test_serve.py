@@ -249,8 +249,12 @@ def test_cancel_stops_a_running_generation_within_one_step(api):
 
 
 def test_twenty_queued_jobs_complete_in_order_while_some_are_cancelled(api):
+    # the first job is long, so the others are surely still queued when the cancels arrive
+    # (on an idle machine one-step jobs finished before their DELETE)
     ids = [
-        api.post("/v1/generations", json=dict(SMALL, frames=1, steps=1, seed=i)).json()["id"]
+        api.post(
+            "/v1/generations", json=dict(SMALL, frames=1, steps=300 if i == 0 else 1, seed=i)
+        ).json()["id"]
         for i in range(20)
     ]
     cancel = set(ids[2::4])
