@@ -32,6 +32,7 @@ def _add_generate(sub) -> None:
     p.add_argument("--height", type=int)
     p.add_argument("--fps", type=float)
     p.add_argument("--steps", type=int)
+    p.add_argument("--sampler", choices=["euler", "multistep"], help="default: the model's")
     p.add_argument("--guidance", type=float)
     p.add_argument("--context-guidance", type=float)
     p.add_argument("--seed", type=int)
@@ -69,6 +70,7 @@ def cmd_generate(a) -> int:
         seconds=a.seconds if a.seconds is not None else 2.0,
         fps=a.fps,
         steps=a.steps,
+        sampler=a.sampler,
         guidance=a.guidance,
         context_guidance=a.context_guidance,
         seed=a.seed,

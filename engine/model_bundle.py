@@ -56,6 +56,7 @@ class ModelBundle:
             "previous_frames": tc.previous_frames,
             "sampling": {
                 "steps": tc.steps,
+                "sampler": tc.sampler,
                 "guidance": tc.guidance,
                 "context_guidance": tc.context_guidance,
             },

@@ -22,7 +22,7 @@ from engine.models.dit import unpatchify
 from engine.precision import transformer_dtype
 from engine.request import Cancelled, Clip, EngineError, GenerationRequest, StepInfo
 from engine.resources_path import default_model_dir
-from engine.sampling import guided, resolution_shift, sample_euler, sigma_schedule
+from engine.sampling import SAMPLERS, get_sampler, guided, resolution_shift, sigma_schedule
 from engine.sequence import Context, build_sequence
 
 StepCallback = Callable[[StepInfo], "bool | None"]
@@ -121,6 +121,8 @@ class Engine:
             raise EngineError(f"{n} frames is more than the {MAX_FRAMES} allowed in one clip")
         if req.steps is not None and not 1 <= req.steps <= 1000:
             raise EngineError(f"steps must be between 1 and 1000, got {req.steps}")
+        if req.sampler is not None and req.sampler not in SAMPLERS:
+            raise EngineError(f"unknown sampler {req.sampler!r} ({', '.join(SAMPLERS)})")
         return n, fps
 
     # ----------------------------------------------------------------- encoding helpers
@@ -181,6 +183,7 @@ class Engine:
             else int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
         )
         steps = int(req.steps or self.config.get("sampling", {}).get("steps", 20))
+        sampler = req.sampler or self.config.get("sampling", {}).get("sampler", "euler")
         g_text = float(
             req.guidance
             if req.guidance is not None
@@ -239,6 +242,7 @@ class Engine:
                 len(spans),
                 start_time,
                 req.preview_every,
+                sampler,
             )
             recent = z[:, :, -2:] if recent is None else torch.cat([recent, z], dim=2)[:, :, -2:]
             with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
@@ -258,6 +262,7 @@ class Engine:
             "negative_prompt": req.negative_prompt,
             "seed": seed,
             "steps": steps,
+            "sampler": sampler,
             "guidance": g_text,
             "context_guidance": g_ctx,
             "width": req.width,
@@ -288,6 +293,7 @@ class Engine:
         n_chunks,
         t_start,
         preview_every,
+        sampler: str = "euler",
     ) -> torch.Tensor:
         patch = self.dit.config.patch
         shape = noise.shape  # (1, C, t, h, w)
@@ -341,7 +347,7 @@ class Engine:
             if on_step is not None and on_step(info) is False:
                 raise Cancelled("generation cancelled")
 
-        return sample_euler(model_fn, x, sigmas, callback)
+        return get_sampler(sampler)(model_fn, x, sigmas, callback)
 
     def _preview(self, z: torch.Tensor) -> np.ndarray:
         frame = self._decode(z[:, :, :1])[0]

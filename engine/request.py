@@ -24,6 +24,7 @@ class GenerationRequest:
     seconds: float | None = 2.0
     fps: float | None = None  # None: the model's native fps
     steps: int | None = None  # None: the model's default
+    sampler: str | None = None  # "euler" or "multistep"; None: the model's default
     guidance: float | None = None  # text guidance scale; None: model default
     context_guidance: float | None = None  # guidance on image/previous/reference context
     seed: int | None = None  # None: a random seed, reported in the Clip

@@ -59,6 +59,49 @@ def sample_euler(
     return x
 
 
+@torch.no_grad()
+def sample_multistep(
+    model_fn: ModelFn, x: Tensor, sigmas: Tensor, callback: Callable[[dict], None] | None = None
+) -> Tensor:
+    """Second-order Adams-Bashforth on the velocity, for uneven steps: one model call per step
+    like Euler, but the step uses the slope extrapolated from the last two velocities, so the
+    ODE's trajectory is followed with error O(h^2) instead of O(h). The first step is Euler.
+    Same result as Euler in the limit of many steps; close to it in about half the steps
+    (benchmarks/sampler_convergence.py measures how close)."""
+    sig = sigmas.tolist()
+    v_prev, h_prev = None, None
+    for i in range(len(sig) - 1):
+        v = model_fn(x, sig[i])
+        if callback is not None:
+            callback(
+                {
+                    "i": i,
+                    "x": x,
+                    "sigma": sig[i],
+                    "sigma_next": sig[i + 1],
+                    "denoised": x - sig[i] * v,
+                }
+            )
+        h = sig[i + 1] - sig[i]
+        if v_prev is None:
+            x = x + h * v
+        else:
+            r = h / h_prev
+            x = x + h * ((1 + r / 2) * v - (r / 2) * v_prev)
+        v_prev, h_prev = v, h
+    return x
+
+
+SAMPLERS = {"euler": sample_euler, "multistep": sample_multistep}
+
+
+def get_sampler(name: str):
+    try:
+        return SAMPLERS[name]
+    except KeyError:
+        raise ValueError(f"unknown sampler {name!r} ({', '.join(SAMPLERS)})") from None
+
+
 def guided(
     v_uncond: Tensor, v_ctx: Tensor | None, v_full: Tensor, text_scale: float, context_scale: float
 ) -> Tensor:

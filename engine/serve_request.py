@@ -109,6 +109,7 @@ def to_request(
         seconds=spec.seconds if spec.seconds is not None else 2.0,
         fps=spec.fps,
         steps=spec.steps,
+        sampler=spec.sampler,
         guidance=spec.guidance,
         context_guidance=spec.context_guidance,
         seed=spec.seed,

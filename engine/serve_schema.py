@@ -37,6 +37,9 @@ class GenerationIn(BaseModel):
     seconds: float | None = Field(None, gt=0, le=600, description="duration (default 2 s)")
     fps: float | None = Field(None, ge=1, le=120)
     steps: int | None = Field(None, ge=1, le=1000)
+    sampler: Literal["euler", "multistep"] | None = Field(
+        None, description="ODE solver; omitted: the model's default"
+    )
     guidance: float | None = Field(None, ge=0, le=100)
     context_guidance: float | None = Field(None, ge=0, le=100)
     seed: int | None = Field(None, ge=0, le=2**63 - 1)

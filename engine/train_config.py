@@ -32,6 +32,7 @@ class TrainConfig:
     chunk_latents: int = 7  # latent frames generated per chunk (1 + 4*6 = 25 frames)
     # Sampling defaults written into the model config
     steps: int = 20
+    sampler: str = "euler"  # the default ODE solver (engine.sampling.SAMPLERS)
     guidance: float = 4.0
     context_guidance: float = 1.0
     # Stage 1: the autoencoder

@@ -4,7 +4,13 @@ import pytest
 import torch
 
 from engine.models.dit import DIT_CONFIGS, DiT, grid_positions, patchify, unpatchify
-from engine.sampling import guided, resolution_shift, sample_euler, sigma_schedule
+from engine.sampling import (
+    guided,
+    resolution_shift,
+    sample_euler,
+    sample_multistep,
+    sigma_schedule,
+)
 from engine.sequence import Context, build_sequence
 
 
@@ -115,6 +121,29 @@ def test_schedule_and_sampler_callback():
     )
     assert len(calls) == 10 and [c["i"] for c in calls] == list(range(10))
     torch.testing.assert_close(out, target)
+
+
+def test_multistep_sampler_is_second_order():
+    """dx/dsigma = x from sigma 1 to 0 has the exact solution x(0) = x(1) / e. Euler's error
+    halves when the steps double; the multistep solver's falls about fourfold, and it beats
+    Euler with twice its steps (the point: as good a clip in fewer model calls)."""
+    x1 = torch.ones(1, dtype=torch.float64)
+    exact = float(x1) / torch.e
+
+    def err(sampler, n):
+        sig = torch.linspace(1.0, 0.0, n + 1, dtype=torch.float64)
+        calls = []
+        out = sampler(lambda x, s: x, x1.clone(), sig, callback=calls.append)
+        assert len(calls) == n  # one model call per step, like Euler
+        return abs(float(out) - exact)
+
+    assert 1.7 < err(sample_euler, 10) / err(sample_euler, 20) < 2.3
+    assert 3.3 < err(sample_multistep, 10) / err(sample_multistep, 20) < 4.7
+    assert err(sample_multistep, 10) < err(sample_euler, 20) / 2
+    # a constant velocity is integrated exactly, also over uneven steps
+    uneven = sigma_schedule(7, shift=3.0).double()
+    out = sample_multistep(lambda x, s: torch.full_like(x, 2.0), x1.clone(), uneven)
+    torch.testing.assert_close(out, x1 - 2.0)
 
 
 def test_cancel_stops_within_one_step():

@@ -44,6 +44,16 @@ def test_same_seed_same_clip_other_seed_other_clip(tiny_engine):
     assert not np.array_equal(a.frames, c.frames)
 
 
+def test_multistep_sampler_is_recorded_and_stays_close_to_euler(tiny_engine):
+    euler = tiny_engine.generate(req(steps=8, sampler="euler"))
+    multi = tiny_engine.generate(req(steps=8, sampler="multistep"))
+    assert euler.recipe["sampler"] == "euler" and multi.recipe["sampler"] == "multistep"
+    assert not np.array_equal(euler.frames, multi.frames)  # a different solver really ran
+    # same ODE, same noise: the two solvers' clips differ by integration error only
+    diff = np.abs(euler.frames.astype(int) - multi.frames.astype(int)).mean()
+    assert diff < 20
+
+
 def test_callback_once_per_step_and_cancel_within_one_step(tiny_engine):
     seen = []
     tiny_engine.generate(req(steps=6), on_step=lambda info: seen.append((info.step, info.steps)))
@@ -171,6 +181,7 @@ def test_tail_latents_carry_over_like_frames_and_a_wrong_size_is_a_clear_error(t
         ({"frames": None, "seconds": 0}, "positive"),
         ({"steps": 0}, "steps"),
         ({"fps": 500}, "fps"),
+        ({"sampler": "heun"}, "unknown sampler"),
     ],
 )
 def test_bad_requests_give_clear_errors(tiny_engine, kw, msg):
