@@ -99,7 +99,8 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
         f"heads, patch {dit.get('patch')}, {params.get('dit', 0) / 1e6:.2f} M parameters; prompt "
         f"encoder {cfg.get('text_encoder')} (frozen).",
         f"- Native size {native.get('width')}x{native.get('height')} at {native.get('fps')} fps; "
-        f"sampling {cfg.get('sampling', {}).get('steps')} Euler steps, text guidance "
+        f"sampling {cfg.get('sampling', {}).get('steps')} steps of the "
+        f"{cfg.get('sampling', {}).get('sampler', 'euler')} sampler, text guidance "
         f"{cfg.get('sampling', {}).get('guidance')}.",
         f"- Weights: fp16 safetensors, sha256 `{cfg.get('weights_sha256', '?')[:16]}...`.",
         "",

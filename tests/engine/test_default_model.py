@@ -67,7 +67,7 @@ def test_the_shipped_model_has_learned_to_follow_a_start_image():
 
     eng = Engine.load(device="cpu")
     w, h, fps = eng.native.width, eng.native.height, eng.native.fps
-    cases = [c for c in build_cases(w, h, fps, 9, quick=True) if c.kind == "i2v"][:2]
+    cases = [c for c in build_cases(w, h, fps, 9, quick=False) if c.kind == "i2v"][:2]
     gaps = []
     for case in cases:
         truth = render_uint8(case.spec).astype(float)
