@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -175,6 +176,13 @@ def cmd_train(a) -> int:
     from engine.train_config import TrainConfig
 
     cfg = TrainConfig.load(Path(a.config))
+    if a.data:  # fine-tune or train on the user's own captioned footage
+        if not Path(a.data).is_dir():
+            raise EngineError(f"data folder not found: {a.data}")
+        share = cfg.folder_share if a.folder_share is None else a.folder_share
+        if not 0 < share <= 1:
+            raise EngineError(f"--folder-share must be in (0, 1], got {share:g}")
+        cfg = dataclasses.replace(cfg, data_folder=str(Path(a.data).resolve()), folder_share=share)
     run_dir = Path(a.run_dir) if a.run_dir else Path(a.config).resolve().parent / "run"
     model = run(
         cfg,
@@ -237,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--run-dir")
     p.add_argument("--init-from", help="start from this model folder's weights")
+    p.add_argument("--data", help="a folder of your own videos/images with .txt captions beside")
+    p.add_argument(
+        "--folder-share", type=float, help="share of steps from --data (default 1: only it)"
+    )
     p = sub.add_parser("eval", help="score a model on the story world's held-out set")
     p.add_argument("--model")
     p.add_argument("--quick", action="store_true")

@@ -95,6 +95,14 @@ class Trainer:
         name = torch.cuda.get_device_name() if self.device.type == "cuda" else self.device.type
         if name not in self.totals["devices"]:
             self.totals["devices"] = [*self.totals["devices"], name]
+        self.folder_items = None
+        if cfg.data_folder:
+            from engine.data.folder import FolderDataError, scan_folder
+
+            try:
+                self.folder_items = scan_folder(cfg.data_folder)
+            except FolderDataError as e:
+                raise EngineError(str(e)) from None
         self._clock = time.time()
         self._cache: dict[int, object] = {}  # replayed batches by source step
         self._val_cache: dict[tuple, object] = {}
@@ -269,11 +277,16 @@ class Trainer:
         late = src >= cfg.context_start * cfg.dit_steps
         task = pick(rng, cfg.tasks_late if late else cfg.tasks_early)
         b = pick_bucket(rng, cfg.dit_buckets)
-        if cfg.replay_ratio <= 0:
+        source = "world"
+        if self.folder_items is not None and float(torch.rand(1, generator=rng)) < cfg.folder_share:
+            source, task = "folder", task if task in ("t2v", "i2v") else "t2v"
+        if cfg.replay_ratio <= 0 and source == "world":
             return task, b, None
         prepared = self._cache.pop(src, None)
         if prepared is None:
-            prepared = prepare(self, task, b, cfg.seed * 7919 + src)
+            prepared = prepare(self, task, b, cfg.seed * 7919 + src, source=source)
+        if cfg.replay_ratio <= 0:
+            return task, b, prepared
         self._cache[src] = prepared  # most recently used last
         while len(self._cache) > cfg.replay_size:
             self._cache.pop(next(iter(self._cache)))

@@ -88,6 +88,10 @@ class TrainConfig:
     replay_ratio: int = 0  # replayed batches per freshly rendered one (0: always fresh)
     replay_size: int = 256  # how many recent fresh batches replay draws from (kept in memory)
     data_pool: int = 0  # >0: cycle through this many fixed batches (overfitting checks)
+    # The user's own footage (engine/data/folder.py): captioned videos and images. A share of
+    # the transformer's steps (t2v and i2v) draws from it; the rest from the story world.
+    data_folder: str | None = None
+    folder_share: float = 1.0
     cpu_bf16: bool = True  # train the transformer under bf16 autocast on CPUs that have it
     # Book-keeping
     checkpoint_minutes: float = 3.0

@@ -80,7 +80,9 @@ class Prepared:
 
 
 @torch.no_grad()
-def prepare(tr, task: str, b: Bucket, seed: int, validation: bool = False) -> Prepared:
+def prepare(
+    tr, task: str, b: Bucket, seed: int, validation: bool = False, source: str = "world"
+) -> Prepared:
     cfg = tr.cfg
     cpu_gen = torch.Generator().manual_seed(seed)
     # continue: two more latent frames serve as context; a still bucket gets one more so at
@@ -95,16 +97,30 @@ def prepare(tr, task: str, b: Bucket, seed: int, validation: bool = False) -> Pr
     n = max(1, min(256, cfg.tokens_per_batch // max(per_item, 1)))
     if validation:
         n = min(n, 16)
-    batch = make_world_batch(
-        cfg,
-        n,
-        Bucket(b.width, b.height, b.frames + extra),
-        seed=seed,
-        device=tr.device,
-        story_context=task == "carry",
-        n_references=n_refs,
-        heldout=validation,
-    )
+    if source == "folder":  # the user's own footage: t2v and i2v only (no stories in it)
+        from engine.data.folder import sample_folder_batch
+
+        batch = sample_folder_batch(
+            tr.folder_items,
+            n,
+            b.width,
+            b.height,
+            b.frames + extra,
+            cfg.native_fps,
+            seed=seed,
+            device=tr.device,
+        )
+    else:
+        batch = make_world_batch(
+            cfg,
+            n,
+            Bucket(b.width, b.height, b.frames + extra),
+            seed=seed,
+            device=tr.device,
+            story_context=task == "carry",
+            n_references=n_refs,
+            heldout=validation,
+        )
     z = encode_batch_video(tr.vae, batch.video, tr.amp)  # (B, C, t, h, w)
     ctx = Context()
     if task == "continue":

@@ -121,6 +121,51 @@ def nearest_bucket(item: FolderItem, buckets: list[tuple[int, int]]) -> tuple[in
     return min(buckets, key=lambda b: abs(np.log(b[0] / b[1]) - a))
 
 
+def sample_folder_batch(
+    items: list[FolderItem],
+    n: int,
+    width: int,
+    height: int,
+    frames: int,
+    fps: float,
+    *,
+    seed: int,
+    device: str | torch.device = "cpu",
+) -> WorldBatch:
+    """n items drawn with a seeded generator, each covering width x height: a pure function of
+    its arguments, so a training step that uses it resumes exactly. Videos give `frames`-frame
+    clips; a still bucket (frames == 1) takes images and single video frames alike; a moving
+    bucket takes videos only (an image would be a clip that never moves)."""
+    pool = items if frames == 1 else [it for it in items if not it.is_image]
+    if not pool:
+        raise FolderDataError(
+            "the folder has no videos for a moving size bucket (add captioned videos, or train "
+            "on one-frame buckets only)"
+        )
+    rng = np.random.default_rng(seed)
+    clips, captions, specs = [], [], []
+    for i in rng.integers(0, len(pool), size=n):
+        it = pool[int(i)]
+        last = it.duration - (1.0 / it.rate if it.rate else 0.0)  # the last frame's time
+        span = max(0.0, last - (frames - 1) / fps)
+        start = float(rng.uniform(0, span)) if span > 0 else 0.0
+        clip = read_clip(it, 1 if it.is_image else frames, fps, start)
+        clips.append(np.stack([cover(f, width, height) for f in clip]))
+        captions.append(it.caption)
+        specs.append({"path": str(it.path), "start": start, "bucket": (width, height)})
+    video = torch.from_numpy(np.stack(clips)).to(device).float().div_(255.0)
+    return WorldBatch(
+        video=video,
+        captions=captions,
+        start_image=None,
+        previous=None,
+        previous_valid=None,
+        references=None,
+        references_valid=None,
+        specs=specs,
+    )
+
+
 def make_folder_batches(
     root: str | Path,
     batch_size: int,
