@@ -183,3 +183,46 @@ def test_generate_all_missing_then_regenerate_from_here_along_the_chain(qtbot, g
     assert all(j.status == "done" for j in jobs)
     last = ed.doc.project.take(ed.doc.project.scene(ids[2]).takes[-1]).recipe
     assert last["previous_take_id"] == ed.doc.project.scene(ids[1]).chosen_take_id
+
+
+def test_the_default_model_renders_a_take_and_cancel_stops_the_next(
+    qtbot, window, prefs, project_file
+):
+    """The shipped default model (no model preference set), as a new user meets it: a take at
+    the model's native size arrives, recorded as made by that trained model; then a second,
+    long generation is cancelled half-way and stores nothing."""
+    e = prefs.engine()
+    e.model, e.device = "", "cpu"
+    prefs.set_engine(e)
+    assert window.open_path(project_file)
+    ed = window.editor
+    ed.doc.execute(EditSettings(generation={"steps": 3}))
+    sid = ed.doc.execute(AddScene(prompt="a red ball moves to the left", duration=1.0, seed=2))
+    ed.timeline.select_scene(sid)
+    settle(qtbot)
+    ed.window.acts["generate"].trigger()
+    qtbot.waitUntil(lambda: ed.doc.project.scene(sid).chosen_take_id is not None, timeout=180000)
+    qtbot.waitUntil(lambda: not ed.generator.busy, timeout=30000)
+    take = ed.doc.project.take(ed.doc.project.scene(sid).chosen_take_id)
+    assert take.recipe["model"] == "storyloom-tiny" and take.recipe["trained"] is True
+    assert (take.recipe["width"], take.recipe["height"]) == (256, 144)
+    assert take.recipe["sampler"] == "multistep"
+
+    ed.doc.execute(EditSettings(generation={"steps": 300}))
+    other = ed.doc.execute(AddScene(prompt="a blue square", duration=1.0, carry_over=False))
+    ed.timeline.select_scene(other)
+    settle(qtbot)
+    ed.window.acts["generate"].trigger()
+    qtbot.waitUntil(
+        lambda: any(
+            j.scene_id == other and j.status == "running" and j.progress > 0
+            for j in ed.doc.project.jobs()
+        ),
+        timeout=120000,
+    )
+    ed.queue.b_cancel.click()
+    qtbot.waitUntil(lambda: not ed.generator.busy, timeout=60000)
+    settle(qtbot)
+    job = next(j for j in ed.doc.project.jobs() if j.scene_id == other)
+    assert job.status == "cancelled" and job.progress < 1.0
+    assert ed.doc.project.scene(other).takes == ()
