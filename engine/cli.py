@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from engine.cli_options import add_sampling_options
 from engine.request import Cancelled, EngineError, GenerationRequest
 
 INIT_PRESETS = {
@@ -256,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--out")
     p.add_argument("--limit", type=int, help="only the first N cases of each kind")
+    add_sampling_options(p)
     p = sub.add_parser("card", help="write a model folder's MODEL_CARD.md from its files")
     p.add_argument("--model")
     p.add_argument("--eval", nargs="*", default=[], help="JSON files of `eval --out`")

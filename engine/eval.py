@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.cli_options import add_sampling_options
 from engine.data import detector as D
 from engine.data.eval_cases import EvalCase, build_cases, ground_truth_clips, noise_clips
 from engine.data.recognise import recogniser_for
@@ -128,6 +129,7 @@ def generate_clips(
     cases: list[EvalCase],
     progress: Callable[[int, int], None] | None = None,
     steps: int | None = None,
+    sampler: str | None = None,
 ):
     """Generate every case with the engine (its default steps unless given); returns
     (clips, seconds per clip)."""
@@ -145,6 +147,7 @@ def generate_clips(
             references=list(c.references),
             previous=c.previous,
             steps=steps,
+            sampler=sampler,
         )
         t0 = time.perf_counter()
         clip = engine.generate(req)
@@ -207,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--limit", type=int, help="score only the first N cases of each kind (smoke test)"
     )
+    add_sampling_options(p)
     return p
 
 
@@ -230,7 +234,8 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
         if a.json
         else (lambda i, n: print(f"\r{i}/{n} clips", end="", file=sys.stderr, flush=True))
     )
-    clips, spc = generate_clips(eng, cases, tick)
+    steps, sampler = getattr(a, "steps", None), getattr(a, "sampler", None)
+    clips, spc = generate_clips(eng, cases, tick, steps=steps, sampler=sampler)
     if tick:
         print(file=sys.stderr)
     scores = score_clips(cases, clips, spc)
@@ -239,6 +244,9 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     scores["size"] = f"{w}x{h}@{fps:g}fps, {frames} frames"
     scores["quick"] = bool(getattr(a, "quick", False))
     scores["limit"] = getattr(a, "limit", None)
+    sampling = (getattr(eng, "config", None) or {}).get("sampling", {})
+    scores["steps"] = steps or sampling.get("steps")
+    scores["sampler"] = sampler or sampling.get("sampler", "euler")
     scores["dit_step"] = (
         (getattr(eng, "config", None) or {}).get("training", {}).get("dit_steps_done")
     )
