@@ -3,6 +3,7 @@ plain matrix multiply of the same FLOPs measured in the same run (a ratio: machi
 cancels), and the default model's 2-second clip end to end.
 
     python benchmarks/engine_speed.py --device cpu|cuda [--configs tiny,small,1b] [--e2e]
+    python benchmarks/engine_speed.py --device cpu --levers   # each speed lever, measured
 """
 
 from __future__ import annotations
@@ -102,7 +103,95 @@ def bench_e2e(dev_name: str, reps: int) -> dict:
         "realtime_factor": round(clip.duration / sec, 2),
         "frames": int(clip.frames.shape[0]),
         "steps": clip.recipe["steps"],
+        "sampler": clip.recipe.get("sampler", "euler"),
+        "chunk_latents": eng.config.get("chunk_latents"),
     }
+
+
+def bench_levers(dev_name: str, reps: int) -> list[dict]:
+    """Each speed lever on the default model's 2-second clip, against the old setting, in one run:
+    sampler and steps, chunk length, attention backend, torch.compile."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    from engine.pipeline import Engine
+    from engine.request import GenerationRequest
+
+    eng = Engine.load(device=dev_name)
+    dev = eng.device
+    base_chunk = eng.config.get("chunk_latents", 7)
+
+    def clip_time(sampler: str, steps: int, chunk: int) -> float:
+        eng.config["chunk_latents"] = chunk
+        req = GenerationRequest(
+            prompt="a red ball moves to the right on a blue background",
+            seconds=2.0,
+            seed=1,
+            steps=steps,
+            sampler=sampler,
+        )
+        eng.generate(req)  # warm-up at this shape
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            eng.generate(req)
+        return (time.perf_counter() - t0) / reps
+
+    rows = []
+    ref = clip_time("euler", 20, 3)
+    for label, sampler, steps, chunk in [
+        ("Euler 20 steps, chunks of 3 latents (before)", "euler", 20, 3),
+        ("multistep 12 steps, chunks of 3", "multistep", 12, 3),
+        ("multistep 12 steps, one chunk of 7", "multistep", 12, 7),
+        ("multistep 10 steps, one chunk of 7", "multistep", 10, 7),
+    ]:
+        sec = (
+            ref if (sampler, steps, chunk) == ("euler", 20, 3) else clip_time(sampler, steps, chunk)
+        )
+        rows.append({"lever": label, "seconds": round(sec, 2), "speed-up": round(ref / sec, 2)})
+    eng.config["chunk_latents"] = base_chunk
+
+    # One transformer step (prompt + unconditional batched) at the 2-second clip's size.
+    dit = eng.dit
+    z = torch.randn(2, dit.config.latent_channels, 7, 18, 32, device=dev)
+    seq = build_sequence(z, torch.full((2,), 0.5, device=dev), dit.config.patch)
+    text = torch.randn(2, 16, dit.config.text_dim, device=dev)
+    mask = torch.ones(2, 16, dtype=torch.bool, device=dev)
+    args = (seq.x, seq.sigma, seq.pos, seq.kind, text, mask)
+
+    def step_time(fn) -> float:
+        with torch.no_grad():
+            return timeit(lambda: fn(*args), dev, 2, max(5, reps * 3))
+
+    eager = step_time(dit)
+    rows.append(
+        {"lever": "DiT step, eager, default SDPA", "seconds": round(eager, 4), "speed-up": 1.0}
+    )
+    for backend in (SDPBackend.MATH, SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION):
+        try:
+            with sdpa_kernel(backend):
+                sec = step_time(dit)
+        except RuntimeError:  # not available on this device
+            continue
+        rows.append(
+            {
+                "lever": f"DiT step, SDPA {backend.name}",
+                "seconds": round(sec, 4),
+                "speed-up": round(eager / sec, 2),
+            }
+        )
+    t0 = time.perf_counter()
+    compiled = torch.compile(dit, dynamic=True)
+    with torch.no_grad():
+        compiled(*args)
+    compile_s = time.perf_counter() - t0
+    sec = step_time(compiled)
+    rows.append(
+        {
+            "lever": f"DiT step, torch.compile (dynamic; first call {compile_s:.0f} s)",
+            "seconds": round(sec, 4),
+            "speed-up": round(eager / sec, 2),
+        }
+    )
+    return rows
 
 
 def main() -> None:
@@ -111,7 +200,14 @@ def main() -> None:
     ap.add_argument("--configs", default="tiny,small,1b")
     ap.add_argument("--e2e", action="store_true", help="also time the default model's 2 s clip")
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--levers", action="store_true", help="measure each speed lever, then stop")
     a = ap.parse_args()
+    if a.levers:
+        rows = bench_levers(a.device, a.reps)
+        print(f"{'lever':62} {'seconds':>9} {'speed-up':>9}")
+        for r in rows:
+            print(f"{r['lever']:62} {r['seconds']:>9} {r['speed-up']:>8}x")
+        return
     dev = torch.device(a.device)
     dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
     torch.backends.cuda.matmul.allow_tf32 = True
