@@ -120,7 +120,9 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
         lines += [
             "## Evaluation",
             f"`python -m engine eval{' --quick' if s.get('quick') else ''}"
-            f"{' --limit ' + str(s['limit']) if s.get('limit') else ''} --json` on "
+            f"{' --limit ' + str(s['limit']) if s.get('limit') else ''}"
+            f"{' --steps ' + str(s['steps']) if s.get('steps') else ''}"
+            f"{' --sampler ' + s['sampler'] if s.get('sampler') else ''} --json` on "
             f"{s.get('device', '?')}, {s.get('clips', '?')} held-out clips ({s.get('size', '')}), "
             f"transformer step {latest.step}.",
             "",
@@ -128,21 +130,45 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
             "|---|---|---|",
         ]
         for k, v in s.items():
-            if k in ("device", "model", "size", "clips", "quick", "dit_step", "limit"):
+            if k in (
+                "device",
+                "model",
+                "size",
+                "clips",
+                "quick",
+                "dit_step",
+                "dit_samples",
+                "limit",
+                "steps",
+                "sampler",
+            ):
                 continue
             lines.append(f"| {k} | {_fmt(k, v)} | {_verdict(k, v)} |")
         lines.append("")
         if len(evals) > 1:
-            keys = ["colour_accuracy", "shape_accuracy", "direction_accuracy", "i2v_psnr_db"]
+            keys = [
+                "colour_accuracy",
+                "shape_accuracy",
+                "background_accuracy",
+                "direction_accuracy",
+                "camera_accuracy",
+                "i2v_psnr_db",
+                "flicker",
+            ]
             lines += [
                 "### Learning curve (evaluation against training)",
                 "",
-                "| step | " + " | ".join(keys) + " |",
-                "|---" * (len(keys) + 1) + "|",
+                "Every checkpoint scored by the same command and sampling settings.",
+                "",
+                "| step | clips seen | " + " | ".join(keys) + " |",
+                "|---" * (len(keys) + 2) + "|",
             ]
             for e in sorted(evals, key=lambda e: e.step or 0):
+                seen = e.scores.get("dit_samples")
                 lines.append(
-                    f"| {e.step} | " + " | ".join(_fmt(k, e.scores.get(k)) for k in keys) + " |"
+                    f"| {e.step} | {f'{seen:,}' if seen else '-'} | "
+                    + " | ".join(_fmt(k, e.scores.get(k)) for k in keys)
+                    + " |"
                 )
             lines.append("")
     curve = _curve(model_dir / "training_log.jsonl")

@@ -17,7 +17,13 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
             for s, v in ((100, 0.9), (200, 0.7), (300, 0.61))
         )
     )
-    early = {"colour_accuracy": 0.5, "shape_accuracy": 0.2, "i2v_psnr_db": 20.0, "dit_step": 100}
+    early = {
+        "colour_accuracy": 0.5,
+        "shape_accuracy": 0.2,
+        "i2v_psnr_db": 20.0,
+        "dit_step": 100,
+        "dit_samples": 1500,
+    }
     late = {
         "colour_accuracy": 0.95,
         "shape_accuracy": 0.6,
@@ -30,6 +36,7 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
         "clips": 38,
         "quick": True,
         "dit_step": 300,
+        "dit_samples": 4500,
     }
     files = []
     for name, scores in (("early", early), ("late", late)):
@@ -40,7 +47,8 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
     assert "| colour_accuracy | 95.0 % | met (goal >= 90.0 %) |" in card
     assert "| shape_accuracy | 60.0 % | short by 25.0 % (goal >= 85.0 %) |" in card
     assert "| seconds_per_clip | 7.50 s | met (goal <= 20.00 s) |" in card
-    assert "| 100 | 50.0 % | 20.0 % |" in card and "| 300 | 95.0 % | 60.0 % |" in card
+    assert "| 100 | 1,500 | 50.0 % | 20.0 % | - |" in card  # step, clips seen, scores
+    assert "| 300 | 4,500 | 95.0 % | 60.0 % |" in card
     assert "| 300 | 0.6100 |" in card  # validation curve from the log
     assert "80.0 % with carry-over/references against 40.0 % without" in card
     assert "Falls short on: shape_accuracy" in card
