@@ -66,6 +66,28 @@ EXCLUDES = (
 )
 
 
+# Files the hooks collect that Storyloom never runs (paths in the bundle): torch's C++ test
+# programs and test libraries (~140 MB), protoc; Qt's on-screen keyboard and PDF image plugin
+# with the libraries only they need. (Qt Quick and Qml stay: the FFmpeg multimedia plugin
+# links them.)
+DROP_PREFIXES = (
+    "torch/test/",
+    "torch/bin/",
+    "torch/lib/libtorchbind_test",
+    "PySide6/Qt/plugins/platforminputcontexts/libqtvirtualkeyboardplugin",
+    "PySide6/Qt/lib/libQt6VirtualKeyboard",
+    "PySide6/Qt/plugins/imageformats/libqpdf",
+    "PySide6/Qt/lib/libQt6Pdf",
+)
+KEEP_ANYWAY = ("torch/bin/torch_shm_manager",)  # torch's shared-memory helper
+
+
+def dropped(dest: str) -> bool:
+    """Whether a file at DEST in the bundle stays out."""
+    dest = dest.replace("\\", "/")
+    return dest.startswith(DROP_PREFIXES) and not dest.startswith(KEEP_ANYWAY)
+
+
 def _keep(path: Path) -> bool:
     return not (SKIP_PARTS & set(path.parts)) and path.suffix not in SKIP_SUFFIXES
 

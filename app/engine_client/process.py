@@ -27,7 +27,7 @@ from .client import EngineClient
 from .errors import EngineStartError, EngineUnavailable
 from .launch import engine_command, engine_env
 
-log = logging.getLogger("storyloom.engine")
+logger = logging.getLogger("storyloom.engine")
 
 TOKEN_ENV = "STORYLOOM_ENGINE_TOKEN"
 PARENT_ENV = "STORYLOOM_ENGINE_PARENT_PID"  # the engine exits when this process is gone
@@ -125,7 +125,7 @@ class LocalEngine:
         torch_dir = torch_env.pinned_torch_dir()  # a CUDA torch the user installed, if any
         env = engine_env(dict(os.environ), torch_dir)
         env.update({TOKEN_ENV: token, PARENT_ENV: str(os.getpid())})
-        log.info("starting the engine: %s (torch from %s)", cmd, torch_dir or "the install")
+        logger.info("starting the engine: %s (torch from %s)", cmd, torch_dir or "the install")
         with os.fdopen(fd, "wb") as out:
             self._proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env

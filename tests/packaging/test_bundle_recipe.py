@@ -64,6 +64,27 @@ def test_the_spec_is_python_and_excludes_other_qt_bindings_and_test_tools():
     assert {"app", "engine", "uvicorn", "pip"} <= set(bc.HIDDEN_PACKAGES)
 
 
+def test_test_programs_and_unused_qt_plugins_are_dropped_but_not_what_runs():
+    for dest in (
+        "torch/test/Dict_test",
+        "torch/bin/test_api",
+        "torch/bin/protoc",
+        "torch/lib/libtorchbind_test.so",
+        "PySide6/Qt/plugins/platforminputcontexts/libqtvirtualkeyboardplugin.so",
+        "PySide6/Qt/lib/libQt6Pdf.so.6",
+    ):
+        assert bc.dropped(dest), dest
+    for dest in (
+        "torch/bin/torch_shm_manager",
+        "torch/lib/libtorch_cpu.so",
+        "torch/testing/__init__.py",  # imported by torch itself
+        "PySide6/Qt/lib/libQt6Quick.so.6",  # the FFmpeg multimedia plugin links it
+        "PySide6/Qt/plugins/multimedia/libffmpegmediaplugin.so",
+        "storyloom_resources/models/storyloom-tiny/model.safetensors",
+    ):
+        assert not bc.dropped(dest), dest
+
+
 def test_the_torch_build_record_says_cpu_and_the_app_reads_it(tmp_path: Path):
     from app.engine_client import torch_env
 
