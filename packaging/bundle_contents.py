@@ -78,6 +78,8 @@ DROP_PREFIXES = (
     "PySide6/Qt/lib/libQt6VirtualKeyboard",
     "PySide6/Qt/plugins/imageformats/libqpdf",
     "PySide6/Qt/lib/libQt6Pdf",
+    "libQt6VirtualKeyboard",  # PyInstaller's links to them at the top of the bundle
+    "libQt6Pdf",
 )
 KEEP_ANYWAY = ("torch/bin/torch_shm_manager",)  # torch's shared-memory helper
 

@@ -41,6 +41,7 @@ def run(argv: list[str], prefs_path: Path | None = None) -> int:
     app = make_app(sys.argv[:1])
     window = MainWindow(Preferences(prefs_path))
     window.show()
+    log.info("window shown")
     window.open_initial(Path(argv[0]) if argv else None)
     quit_ms = os.environ.get("STORYLOOM_QUIT_AFTER_MS")  # smoke tests of installs and bundles
     if quit_ms:

@@ -13,7 +13,9 @@ appdir="$out/Storyloom.AppDir"
 
 rm -rf "$appdir"
 mkdir -p "$appdir/usr/share/applications" "$appdir/usr/share/mime/packages" "$appdir/usr/share/icons"
-cp -a "$bundle" "$appdir/usr/lib-storyloom"
+# hard links where the file system allows (the bundle is ~1 GB), else a copy
+cp -al "$bundle" "$appdir/usr/lib-storyloom" 2>/dev/null || {
+  rm -rf "$appdir/usr/lib-storyloom"; cp -a "$bundle" "$appdir/usr/lib-storyloom"; }
 cp -a "$icons/hicolor" "$appdir/usr/share/icons/"
 cp "$here/storyloom-mime.xml" "$appdir/usr/share/mime/packages/storyloom.xml"
 # The same .desktop file as a normal install; in an AppImage, Exec names the program in AppRun.

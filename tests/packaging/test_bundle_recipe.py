@@ -72,6 +72,7 @@ def test_test_programs_and_unused_qt_plugins_are_dropped_but_not_what_runs():
         "torch/lib/libtorchbind_test.so",
         "PySide6/Qt/plugins/platforminputcontexts/libqtvirtualkeyboardplugin.so",
         "PySide6/Qt/lib/libQt6Pdf.so.6",
+        "libQt6VirtualKeyboardQml.so.6",
     ):
         assert bc.dropped(dest), dest
     for dest in (
@@ -79,6 +80,7 @@ def test_test_programs_and_unused_qt_plugins_are_dropped_but_not_what_runs():
         "torch/lib/libtorch_cpu.so",
         "torch/testing/__init__.py",  # imported by torch itself
         "PySide6/Qt/lib/libQt6Quick.so.6",  # the FFmpeg multimedia plugin links it
+        "libQt6Quick.so.6",
         "PySide6/Qt/plugins/multimedia/libffmpegmediaplugin.so",
         "storyloom_resources/models/storyloom-tiny/model.safetensors",
     ):
