@@ -18,6 +18,18 @@ TORCH_BUILD_FILE = "storyloom_torch.json"  # read by app/engine_client/torch_env
 SKIP_PARTS = {"__pycache__", "tests", ".pytest_cache", "runs"}
 SKIP_SUFFIXES = {".pyc", ".pyo", ".partial", ".lock"}
 
+# Distributions whose metadata ships, so the app can report their versions (diagnostics).
+METADATA = (
+    "storyloom",
+    "PySide6-Essentials",
+    "PySide6-Addons",
+    "torch",
+    "av",
+    "numpy",
+    "opencv-python-headless",
+    "SQLAlchemy",
+    "platformdirs",
+)
 # Modules found at run time rather than by import statements.
 HIDDEN_PACKAGES = ("app", "engine", "uvicorn", "pip")
 # Big things nothing in Storyloom uses: other Qt bindings, Qt modules beyond Widgets and

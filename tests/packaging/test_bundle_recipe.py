@@ -87,6 +87,13 @@ def test_test_programs_and_unused_qt_plugins_are_dropped_but_not_what_runs():
         assert not bc.dropped(dest), dest
 
 
+def test_every_version_the_diagnostics_report_has_its_metadata_in_the_bundle():
+    from app import diagnostics
+
+    assert set(diagnostics.PACKAGES) <= set(bc.METADATA)
+    assert "for dist in bc.METADATA" in (PACKAGING / "storyloom.spec").read_text()
+
+
 def test_the_torch_build_record_says_cpu_and_the_app_reads_it(tmp_path: Path):
     from app.engine_client import torch_env
 
