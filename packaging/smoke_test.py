@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -119,6 +120,7 @@ def main(bundle: Path) -> int:
     if written:
         raise SystemExit(f"FAILED: the program wrote into its own folder: {written[:10]}")
     print(json.dumps(report, indent=2))
+    shutil.rmtree(scratch, ignore_errors=True)  # kept only when something failed
     print("bundle-test: OK")
     return 0
 
