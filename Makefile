@@ -10,7 +10,8 @@ QT_DEBS := libpulse0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-u
 	libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libxcb-cursor0 libegl1 libgl1 libfontconfig1 \
 	libdbus-1-3 xvfb
 
-.PHONY: setup run test demo lint bench clean sysdeps screenshots install-desktop
+.PHONY: setup run test demo lint bench clean sysdeps screenshots install-desktop \
+	bundle bundle-test appimage
 
 setup: $(STAMP)
 
@@ -66,3 +67,26 @@ screenshots: $(STAMP)
 # Linux: a menu entry with the icon, and .storyloom files opening in Storyloom (this user only)
 install-desktop: $(STAMP)
 	STORYLOOM_BIN=$(abspath $(VENV))/bin/storyloom sh packaging/linux/install.sh
+
+# Desktop bundles (PyInstaller, one folder): dist/Storyloom/ and, on Linux, a tarball of it.
+# PyInstaller and its contributed hooks are brought up to date first: torch libraries loaded at
+# run time are what an old hooks-contrib misses. Windows and macOS: see the README.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+ARCH := $(shell uname -m)
+bundle: $(STAMP)
+	$(PY) -m pip install -q --upgrade "pyinstaller>=6.10" "pyinstaller-hooks-contrib>=2025.1" \
+	  || echo "warning: could not update PyInstaller; building with what is installed"
+	$(PY) packaging/icons.py build/icons >/dev/null
+	$(PY) -m PyInstaller --noconfirm --log-level WARN --distpath dist \
+	  --workpath build/pyinstaller packaging/storyloom.spec
+	@if [ "$$(uname)" = "Linux" ]; then \
+	  tar -C dist -czf dist/Storyloom-$(VERSION)-linux-$(ARCH).tar.gz Storyloom && \
+	  du -sh dist/Storyloom dist/Storyloom-$(VERSION)-linux-$(ARCH).tar.gz; fi
+
+# The frozen program, headless: the editor on the sample project, and `storyloom demo`.
+bundle-test: bundle
+	$(PY) packaging/smoke_test.py dist/Storyloom
+
+# Linux: dist/Storyloom.AppDir, and the AppImage when appimagetool is on PATH.
+appimage: bundle
+	sh packaging/linux/appimage.sh dist/Storyloom build/icons dist $(VERSION)

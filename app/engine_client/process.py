@@ -1,6 +1,7 @@
 """Where the engine runs: a local process this app supervises, or a remote service.
 
-`LocalEngine` starts `python -m engine serve` on a free loopback port with a random token (given
+`LocalEngine` starts `python -m engine serve` (in a frozen bundle: the program itself with a hidden
+flag, see `launch.py`) on a free loopback port with a random token (given
 through the environment, so it never shows in the process list), waits until the model is loaded,
 starts it again when it has died, and stops it on close. `RemoteEngine` is a URL and a token.
 Both hand out an `EngineClient` from `ensure()`.
@@ -8,12 +9,12 @@ Both hand out an `EngineClient` from `ensure()`.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,8 +22,12 @@ from typing import Protocol
 
 import httpx
 
+from . import torch_env
 from .client import EngineClient
 from .errors import EngineStartError, EngineUnavailable
+from .launch import engine_command, engine_env
+
+logger = logging.getLogger("storyloom.engine")
 
 TOKEN_ENV = "STORYLOOM_ENGINE_TOKEN"
 PARENT_ENV = "STORYLOOM_ENGINE_PARENT_PID"  # the engine exits when this process is gone
@@ -66,7 +71,7 @@ class LocalEngine:
         model: str | Path | None = None,
         device: str = "auto",
         start_timeout: float = 180.0,
-        python: str = sys.executable,
+        python: str | None = None,  # None: this interpreter, or the frozen program
         log_dir: Path | None = None,
     ) -> None:
         self.model, self.device = model, device
@@ -110,13 +115,17 @@ class LocalEngine:
 
     def _start(self) -> EngineClient:
         port, token = free_port(), secrets.token_urlsafe(24)
-        cmd = [self.python, "-m", "engine", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        cmd = engine_command(self.python)
+        cmd += ["serve", "--host", "127.0.0.1", "--port", str(port)]
         cmd += ["--device", self.device]
         if self.model is not None:
             cmd += ["--model", str(self.model)]
         fd, log = tempfile.mkstemp(prefix="storyloom-engine-", suffix=".log", dir=self.log_dir)
         self._log = Path(log)
-        env = dict(os.environ, **{TOKEN_ENV: token, PARENT_ENV: str(os.getpid())})
+        torch_dir = torch_env.pinned_torch_dir()  # a CUDA torch the user installed, if any
+        env = engine_env(dict(os.environ), torch_dir)
+        env.update({TOKEN_ENV: token, PARENT_ENV: str(os.getpid())})
+        logger.info("starting the engine: %s (torch from %s)", cmd, torch_dir or "the install")
         with os.fdopen(fd, "wb") as out:
             self._proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env

@@ -157,4 +157,9 @@ def build(win: MainWindow) -> dict[str, QAction]:
         act("generate_from", "&Regenerate from here", ed(lambda e: e.queue.render_from_current()))
     )
     m.addAction(act("cancel", "&Cancel generation", ed(lambda e: e.generator.cancel()), "Ctrl+."))
+
+    m = mb.addMenu("&Help")
+    m.addAction(
+        act("diagnostics", "Collect &diagnostics…", win.collect_diagnostics, needs_editor=False)
+    )
     return acts

@@ -4,6 +4,7 @@ project closed). Every edit is already in the file, so there is no Save."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import diagnostics
+from app.app_log import log_dir
 from app.project import Project, StoryloomError
 
 from . import actions
@@ -35,6 +38,7 @@ from .undo_group import UndoGroup
 from .workers import Workers
 
 FILTER = "Storyloom projects (*.storyloom)"
+log = logging.getLogger("storyloom.ui")
 
 
 def copy_project(src: Path, dst: Path) -> None:
@@ -101,6 +105,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.engine_label)
         self.recent_menu = None
         self.panels_menu = None
+        self.torch_offer = None  # the CUDA torch offer, when one is shown
         self.acts = actions.build(self)
         self._list_keys = actions.ListKeys(self)
         QApplication.instance().installEventFilter(self._list_keys)
@@ -119,8 +124,10 @@ class MainWindow(QMainWindow):
         try:
             project = Project.open(path, cache_dir=self.prefs.cache_dir())
         except StoryloomError as e:
+            log.warning("could not open %s: %s", path, e)
             self.show_problem(str(e))
             return False
+        log.info("opened %s", path)
         doc = ProjectDocument(project)
         self.editor = Editor(self, doc, self.prefs.engine().make)
         self.editor.timeline.context_actions = [
@@ -244,6 +251,25 @@ class MainWindow(QMainWindow):
         dialog = ExportDialog(self.editor.doc, self.editor.selection.scene_ids, parent=self)
         dialog.show()
         return dialog
+
+    def collect_diagnostics(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save diagnostics", str(diagnostics.default_path()), "Zip files (*.zip)"
+        )
+        if path:
+            self.write_diagnostics(Path(path))
+
+    def write_diagnostics(self, path: Path) -> Path | None:
+        """The diagnostics zip (log, versions, system, redacted preferences) at PATH."""
+        try:
+            out = diagnostics.collect(path, log_dir(), self.prefs.path)
+        except OSError as e:
+            self.statusBar().showMessage(f"Could not write {path.name}: {e}", 15000)
+            return None
+        self.statusBar().showMessage(
+            f"Diagnostics saved to {out}: attach it to your problem report", 15000
+        )
+        return out
 
     def preferences(self) -> None:
         dialog = PreferencesDialog(self.prefs, self)
