@@ -95,6 +95,14 @@ class Trainer:
         name = torch.cuda.get_device_name() if self.device.type == "cuda" else self.device.type
         if name not in self.totals["devices"]:
             self.totals["devices"] = [*self.totals["devices"], name]
+        if cfg.photos:
+            from engine.data.backgrounds import photos
+
+            if not photos():
+                raise EngineError(
+                    "the config asks for photo backgrounds: pip install 'storyloom[train]' "
+                    '(scikit-image), or set "photos": false'
+                )
         self.folder_items = None
         if cfg.data_folder:
             from engine.data.folder import FolderDataError, scan_folder

@@ -80,6 +80,7 @@ class TrainConfig:
         }
     )
     curriculum: dict | None = None  # passed to the world's make_batch
+    photos: bool = False  # camera moves also over scikit-image's photos (the `train` extra)
     text_dropout: float = 0.1
     context_noise: float = 0.05  # max noise level added to context latents
     logit_normal_std: float = 1.0

@@ -41,6 +41,7 @@ def make_world_batch(
         previous_frames=k,
         heldout_captions=heldout,
         curriculum=cfg.curriculum,
+        photos=cfg.photos,
     )
     if batch.previous is not None and k < cfg.previous_frames:
         # A short previous scene: hold its first frame, exactly as the pipeline does.

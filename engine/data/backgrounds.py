@@ -226,7 +226,7 @@ def colours_far_from(kind: str, name: str, min_distance: float = 90.0) -> tuple[
     return tuple(ok)
 
 
-def background_names(with_photos: bool = True) -> list[tuple[str, str]]:
+def background_names(with_photos: bool = False) -> list[tuple[str, str]]:
     out = [(k, n) for k, names in BACKGROUNDS.items() for n in names]
     if with_photos and photos():
         out.append(("photo", "photo"))

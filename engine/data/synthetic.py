@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from engine.data.backgrounds import photos as available_photos
 from engine.data.world_render import render
 from engine.data.world_sample import next_scene, sample_scene, sample_story
 from engine.data.world_spec import FAMILIES, SceneSpec, reference_spec, tail
@@ -81,8 +82,12 @@ def make_batch(
     previous_frames: int = 5,
     heldout_captions: bool = False,
     curriculum: dict | None = None,
+    photos: bool = False,
 ) -> WorldBatch:
-    """A batch of world clips, the same for the same arguments on every device."""
+    """A batch of world clips, the same for the same arguments on every device. photos: camera
+    moves may also cross scikit-image's bundled photos (needs that training-only extra)."""
+    if photos and not available_photos():
+        raise ValueError("photo backgrounds need scikit-image (pip install 'storyloom[train]')")
     rng = np.random.default_rng(int(seed) % 2**63)  # any int, negative ones too
     fams, w = curriculum_weights(curriculum)
     specs: list[SceneSpec] = []
@@ -91,14 +96,16 @@ def make_batch(
         fam = _pick_family(rng, fams, w)
         if not story_context or rng.random() < NO_PREVIOUS_SHARE:
             specs.append(
-                sample_scene(rng, width, height, frames, fps, fam, heldout=heldout_captions)
+                sample_scene(
+                    rng, width, height, frames, fps, fam, heldout=heldout_captions, photos=photos
+                )
             )
             prevs.append(None)
             continue
         prev = sample_scene(rng, width, height, frames, fps, _pick_family(rng, fams, w))
         if not prev.looks:
             prev = sample_scene(rng, width, height, frames, fps, "still")
-        cur = next_scene(rng, prev, fam, bool(rng.random() < 0.5), heldout_captions)
+        cur = next_scene(rng, prev, fam, bool(rng.random() < 0.5), heldout_captions, photos)
         specs.append(cur)
         prevs.append(prev)
     video = render(specs, device)

@@ -7,7 +7,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from engine.data.backgrounds import N_PARAMS, background_names, colours_far_from, photos
+from engine.data.backgrounds import N_PARAMS, background_names, colours_far_from
+from engine.data.backgrounds import photos as photo_images
 from engine.data.captions import describe
 from engine.data.world_spec import (
     CAMERA_MOVES,
@@ -53,17 +54,23 @@ def sample_look(rng: np.random.Generator, colours: list[str] | None = None) -> L
     )
 
 
-def sample_background(rng: np.random.Generator, family: str, colours: list[str]) -> Background:
-    """A background on which every colour in `colours` stands out."""
+def sample_background(
+    rng: np.random.Generator, family: str, colours: list[str], photos: bool = False
+) -> Background:
+    """A background on which every colour in `colours` stands out. Photos (scikit-image's, a
+    training-only extra) only when asked for: whether a package happens to be installed must not
+    change a seeded world."""
     if family == "camera":
-        cands = [(k, n) for k, n in background_names() if n in TEXTURED or k == "photo"]
+        cands = [
+            (k, n) for k, n in background_names(with_photos=photos) if n in TEXTURED or k == "photo"
+        ]
     else:
         cands = [(k, n) for k, n in background_names(with_photos=False)]
     ok = [(k, n) for k, n in cands if set(colours) <= set(colours_far_from(k, n))]
     kind, name = ok[int(rng.integers(len(ok)))] if ok else cands[int(rng.integers(len(cands)))]
     params = [float(x) for x in rng.random(N_PARAMS)]
     if kind == "photo":
-        params[0] = float(rng.integers(len(photos()))) / len(photos())
+        params[0] = float(rng.integers(len(photo_images()))) / len(photo_images())
     return Background(kind, name, tuple(params))
 
 
@@ -199,6 +206,7 @@ def sample_scene(
     starts: list[tuple[float, float, float]] | None = None,
     background: Background | None = None,
     heldout: bool = False,
+    photos: bool = False,
 ) -> SceneSpec:
     """One scene of `family`. looks/starts/background pin characters and a continued state."""
     W, H, T, S = width, height, frames, min(width, height)
@@ -215,7 +223,7 @@ def sample_scene(
         looks = looks + [sample_look(rng, [c for c in COLOURS if c != looks[0].colour])]
     if family == "camera" and n_obj == 0 and background is None and rng.random() < 0.4:
         background = _picture(rng, W, H)
-    bg = background or sample_background(rng, family, [lk.colour for lk in looks])
+    bg = background or sample_background(rng, family, [lk.colour for lk in looks], photos)
     camera = "static"
     if family == "camera":
         camera = str(rng.choice(CAMERA_MOVES[1:])) if rng.random() > 1 / 7 else "static"
@@ -340,7 +348,9 @@ def end_state(spec: SceneSpec) -> list[tuple[float, float, float]]:
     return [(float(s[-1, 0]), float(s[-1, 1]), float(s[-1, 2])) for s in st]
 
 
-def next_scene(rng, prev: SceneSpec, family: str, cont: bool, heldout: bool = False) -> SceneSpec:
+def next_scene(
+    rng, prev: SceneSpec, family: str, cont: bool, heldout: bool = False, photos: bool = False
+) -> SceneSpec:
     """The scene after `prev` with the same characters: continuing where it ended, or a cut."""
     looks = prev.looks
     if family == "two_objects" and len(looks) < 2:
@@ -362,6 +372,7 @@ def next_scene(rng, prev: SceneSpec, family: str, cont: bool, heldout: bool = Fa
         family,
         looks=looks,
         heldout=heldout,
+        photos=photos,
         **kw,
     )
     return replace(spec, story_id=prev.story_id, scene_index=prev.scene_index + 1, continues=cont)

@@ -152,3 +152,20 @@ def test_preview_writes_playable_mp4s_with_captions(tmp_path, capsys):
             frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
         assert len(frames) == 5 and frames[0].shape == (64, 96, 3)
     assert synthetic_main(["preview", "-o", str(tmp_path), "--width", "4"]) == 2
+
+
+def test_photo_backgrounds_only_when_asked_for_and_a_clear_error_without_scikit_image():
+    """Whether an optional package is installed must not change a seeded world: photos come
+    only with photos=True (a training config's "photos"), and need scikit-image then."""
+    from engine.data.backgrounds import photos
+    from engine.data.synthetic import make_batch
+
+    kw = dict(seed=11, curriculum={"camera": 1.0})
+    plain = make_batch(4, 64, 48, 5, 8.0, **kw)
+    assert all(s.background.kind != "photo" for s in plain.specs)
+    if photos():
+        with_photos = make_batch(16, 64, 48, 5, 8.0, photos=True, **kw)
+        assert any(s.background.kind == "photo" for s in with_photos.specs)
+    else:
+        with pytest.raises(ValueError, match="scikit-image"):
+            make_batch(4, 64, 48, 5, 8.0, photos=True, **kw)
