@@ -158,7 +158,8 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
             lines += [
                 "### Learning curve (evaluation against training)",
                 "",
-                "Every checkpoint scored by the same command and sampling settings.",
+                "Every checkpoint scored by `eval --quick` with the same steps and sampler "
+                "(each with its own config's chunk length).",
                 "",
                 "| step | clips seen | " + " | ".join(keys) + " |",
                 "|---" * (len(keys) + 2) + "|",
@@ -198,6 +199,13 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
             lines.append(
                 f"- Scene consistency: {_fmt('consistency', w)} with carry-over/references against "
                 f"{_fmt('consistency', wo)} without (ground truth {_fmt('consistency', s.get('consistency_ground_truth'))})."
+            )
+        if s.get("i2v_psnr_db") is not None:
+            lines.append(
+                "- Image-to-video first-frame PSNR measures the autoencoder: the start frame "
+                "passes through its encoder and decoder, untouched by the transformer (every "
+                "checkpoint above scores the same). Closing that gap needs autoencoder training "
+                "(`--stage vae --resume`) or a larger autoencoder."
             )
         seen, secs = totals.get("dit_samples", 0), totals.get("dit_seconds", 0)
         rate = (
