@@ -37,38 +37,10 @@ def sigma_schedule(steps: int, shift: float = 1.0) -> Tensor:
     return s.float()
 
 
-@torch.no_grad()
-def sample_euler(
-    model_fn: ModelFn, x: Tensor, sigmas: Tensor, callback: Callable[[dict], None] | None = None
+def _integrate(
+    model_fn: ModelFn, x: Tensor, sigmas: Tensor, callback, second_order: bool
 ) -> Tensor:
-    """Euler integration of the flow ODE from sigmas[0] (noise) to sigmas[-1] (data)."""
     sig = sigmas.tolist()  # host floats: no device sync inside the loop
-    for i in range(len(sig) - 1):
-        v = model_fn(x, sig[i])
-        if callback is not None:
-            callback(
-                {
-                    "i": i,
-                    "x": x,
-                    "sigma": sig[i],
-                    "sigma_next": sig[i + 1],
-                    "denoised": x - sig[i] * v,
-                }
-            )
-        x = x + (sig[i + 1] - sig[i]) * v
-    return x
-
-
-@torch.no_grad()
-def sample_multistep(
-    model_fn: ModelFn, x: Tensor, sigmas: Tensor, callback: Callable[[dict], None] | None = None
-) -> Tensor:
-    """Second-order Adams-Bashforth on the velocity, for uneven steps: one model call per step
-    like Euler, but the step uses the slope extrapolated from the last two velocities, so the
-    ODE's trajectory is followed with error O(h^2) instead of O(h). The first step is Euler.
-    Same result as Euler in the limit of many steps; close to it in about half the steps
-    (benchmarks/sampler_convergence.py measures how close)."""
-    sig = sigmas.tolist()
     v_prev, h_prev = None, None
     for i in range(len(sig) - 1):
         v = model_fn(x, sig[i])
@@ -83,13 +55,33 @@ def sample_multistep(
                 }
             )
         h = sig[i + 1] - sig[i]
-        if v_prev is None:
+        if v_prev is None or not second_order:
             x = x + h * v
-        else:
+        else:  # extrapolate the slope from the last two velocities (uneven steps: ratio r)
             r = h / h_prev
             x = x + h * ((1 + r / 2) * v - (r / 2) * v_prev)
         v_prev, h_prev = v, h
     return x
+
+
+@torch.no_grad()
+def sample_euler(
+    model_fn: ModelFn, x: Tensor, sigmas: Tensor, callback: Callable[[dict], None] | None = None
+) -> Tensor:
+    """Euler integration of the flow ODE from sigmas[0] (noise) to sigmas[-1] (data)."""
+    return _integrate(model_fn, x, sigmas, callback, second_order=False)
+
+
+@torch.no_grad()
+def sample_multistep(
+    model_fn: ModelFn, x: Tensor, sigmas: Tensor, callback: Callable[[dict], None] | None = None
+) -> Tensor:
+    """Second-order Adams-Bashforth on the velocity, for uneven steps: one model call per step
+    like Euler, but the step uses the slope extrapolated from the last two velocities, so the
+    ODE's trajectory is followed with error O(h^2) instead of O(h). The first step is Euler.
+    Same result as Euler in the limit of many steps; close to it in about half the steps
+    (benchmarks/sampler_convergence.py measures how close)."""
+    return _integrate(model_fn, x, sigmas, callback, second_order=True)
 
 
 SAMPLERS = {"euler": sample_euler, "multistep": sample_multistep}

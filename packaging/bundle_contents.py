@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,18 +19,13 @@ TORCH_BUILD_FILE = "storyloom_torch.json"  # read by app/engine_client/torch_env
 SKIP_PARTS = {"__pycache__", "tests", ".pytest_cache", "runs"}
 SKIP_SUFFIXES = {".pyc", ".pyo", ".partial", ".lock"}
 
-# Distributions whose metadata ships, so the app can report their versions (diagnostics).
-METADATA = (
-    "storyloom",
-    "PySide6-Essentials",
-    "PySide6-Addons",
-    "torch",
-    "av",
-    "numpy",
-    "opencv-python-headless",
-    "SQLAlchemy",
-    "platformdirs",
-)
+# Distributions whose metadata ships, so the app can report their versions: exactly the ones
+# the diagnostics report lists (the checkout is importable: this file sits in its packaging/).
+sys.path.insert(0, str(ROOT))
+from app.diagnostics import PACKAGES  # noqa: E402
+
+METADATA = PACKAGES
+
 # Modules found at run time rather than by import statements.
 HIDDEN_PACKAGES = ("app", "engine", "uvicorn", "pip")
 # Big things nothing in Storyloom uses: other Qt bindings, Qt modules beyond Widgets and

@@ -143,20 +143,33 @@ def sample_folder_batch(
             "on one-frame buckets only)"
         )
     rng = np.random.default_rng(seed)
-    clips, captions, specs = [], [], []
-    for i in rng.integers(0, len(pool), size=n):
-        it = pool[int(i)]
+    chosen = [pool[int(i)] for i in rng.integers(0, len(pool), size=n)]
+    return _batch_of(chosen, width, height, frames, fps, rng, device)
+
+
+def _batch_of(
+    items: list[FolderItem],
+    width: int,
+    height: int,
+    frames: int,
+    fps: float,
+    rng: np.random.Generator,
+    device: str | torch.device,
+) -> WorldBatch:
+    """Decode `items` from seeded random starts, each covering width x height, as one batch
+    (an image is a still whatever `frames` is: batch stills and clips apart)."""
+    clips, specs = [], []
+    for it in items:
         last = it.duration - (1.0 / it.rate if it.rate else 0.0)  # the last frame's time
         span = max(0.0, last - (frames - 1) / fps)
         start = float(rng.uniform(0, span)) if span > 0 else 0.0
         clip = read_clip(it, 1 if it.is_image else frames, fps, start)
         clips.append(np.stack([cover(f, width, height) for f in clip]))
-        captions.append(it.caption)
         specs.append({"path": str(it.path), "start": start, "bucket": (width, height)})
     video = torch.from_numpy(np.stack(clips)).to(device).float().div_(255.0)
     return WorldBatch(
         video=video,
-        captions=captions,
+        captions=[it.caption for it in items],
         start_image=None,
         previous=None,
         previous_valid=None,
@@ -193,26 +206,5 @@ def make_folder_batches(
         for (w, h, is_image), group in groups.items():
             t = 1 if is_image else frames
             for j in range(0, len(group), batch_size):
-                chunk = group[j : j + batch_size]
-                clips, specs = [], []
-                for it in chunk:
-                    last = it.duration - (
-                        1.0 / it.rate if it.rate else 0.0
-                    )  # the last frame's time
-                    span = max(0.0, last - (t - 1) / fps)
-                    start = float(rng.uniform(0, span)) if span > 0 else 0.0
-                    clip = read_clip(it, t, fps, start)
-                    clips.append(np.stack([cover(f, w, h) for f in clip]))
-                    specs.append({"path": str(it.path), "start": start, "bucket": (w, h)})
-                video = torch.from_numpy(np.stack(clips)).to(device).float().div_(255.0)
-                yield WorldBatch(
-                    video=video,
-                    captions=[it.caption for it in chunk],
-                    start_image=None,
-                    previous=None,
-                    previous_valid=None,
-                    references=None,
-                    references_valid=None,
-                    specs=specs,
-                )
+                yield _batch_of(group[j : j + batch_size], w, h, t, fps, rng, device)
         epoch += 1

@@ -51,8 +51,9 @@ def test_matches_the_reference_implementation(encoder: MiniLMEncoder) -> None:
     dependency; sentence-transformers' Transformer module is this model plus mean pooling)."""
     from transformers import AutoModel, AutoTokenizer
 
-    d = str(package_model_dir())
-    tok, ref = AutoTokenizer.from_pretrained(d), AutoModel.from_pretrained(d).eval()
+    d = str(package_model_dir())  # the package's own files: never a hub download
+    tok = AutoTokenizer.from_pretrained(d, local_files_only=True)
+    ref = AutoModel.from_pretrained(d, local_files_only=True).eval()
     batch = tok(PROMPTS, padding=True, return_tensors="pt")
     with torch.no_grad():
         expected = ref(**batch).last_hidden_state  # (B, L, 384)
