@@ -174,7 +174,10 @@ def create_app(svc: GenerationService, token: str, max_body: int = MAX_BODY) -> 
         """Queue a generation. Returns its id; follow it with GET …/{id} or …/{id}/events."""
         body = await read_body(request, max_body)
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
-            fields, media = await parse_multipart(request, body)
+            try:  # media sent as text fields are base64, decoded here
+                fields, media = await parse_multipart(request, body)
+            except MediaError as e:
+                raise RequestProblem(400, str(e)) from None
         else:
             fields, media = json_object(body), {k: [] for k in MEDIA_FIELDS}
         try:

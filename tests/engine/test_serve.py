@@ -225,6 +225,16 @@ def test_multipart_upload_with_image_files(api):
     assert s["status"] == "done" and s["recipe"]["start_image"] and s["recipe"]["seed"] == 5
 
 
+def test_multipart_media_sent_as_text_fields_must_be_base64(api):
+    # found by schemathesis' stateful phase: a text field `references` = "{}" gave a 500
+    for name in ("references", "image", "previous"):
+        r = api.post(
+            "/v1/generations", data={"request": json.dumps(SMALL), name: "{}"}, files={"x": b""}
+        )
+        assert r.status_code == 400, r.text
+        assert r.json()["detail"] == f"{name} is not valid base64"
+
+
 def test_cancel_stops_a_running_generation_within_one_step(api):
     gid = api.post("/v1/generations", json=dict(SMALL, steps=400)).json()["id"]
     seen: list[tuple[float, int]] = []
