@@ -104,6 +104,19 @@ def load_into(module: torch.nn.Module, state: dict[str, torch.Tensor], what: str
     module.load_state_dict({k: state[k].to(own[k].dtype) for k in own}, strict=True)
 
 
+def load_growing(module: torch.nn.Module, state: dict[str, torch.Tensor]) -> set[str]:
+    """Load `state` into `module`; parts the module lists in GROWABLE (no-op at initialisation)
+    may be missing from it and keep their initial values. Returns the top-level names of the
+    parts that were added this way."""
+    growable = tuple(getattr(module, "GROWABLE", ()))
+    own = module.state_dict()
+    missing = [k for k in own if k not in state]
+    if any(not k.startswith(growable) for k in missing) or any(k not in own for k in state):
+        module.load_state_dict(state)  # raises with the full list of what does not match
+    module.load_state_dict(state, strict=False)
+    return {k.split(".", 1)[0] for k in missing}
+
+
 def flatten_optimizer(opt: torch.optim.Optimizer, prefix: str = "opt.") -> tuple[dict, dict]:
     """Optimizer state -> (tensors, json-able scalars), for a pickle-free training state."""
     sd = opt.state_dict()

@@ -97,7 +97,8 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
         f"{params.get('vae', 0) / 1e6:.2f} M parameters.",
         f"- Transformer: width {dit.get('width')}, depth {dit.get('depth')}, {dit.get('heads')} "
         f"heads, patch {dit.get('patch')}, {params.get('dit', 0) / 1e6:.2f} M parameters; prompt "
-        f"encoder {cfg.get('text_encoder')} (frozen).",
+        f"encoder {cfg.get('text_encoder')} (frozen), read by cross-attention"
+        + (" and, pooled, through the adaLN conditioning." if dit.get("pooled_text") else "."),
         f"- Native size {native.get('width')}x{native.get('height')} at {native.get('fps')} fps; "
         f"sampling {cfg.get('sampling', {}).get('steps')} steps of the "
         f"{cfg.get('sampling', {}).get('sampler', 'euler')} sampler, text guidance "

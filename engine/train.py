@@ -83,8 +83,8 @@ class Trainer:
         if init_from is not None:
             bundle = ModelBundle.load(init_from, device="cpu")
             self.vae.load_state_dict(bundle.vae.state_dict())
-            self.dit.load_state_dict(bundle.dit.state_dict())
-            self.ema.load_state_dict(bundle.dit.state_dict())
+            ckpt.load_growing(self.dit, bundle.dit.state_dict())
+            self.ema.load_state_dict(self.dit.state_dict())
             self.record = bundle.config.get("training", {})
         else:
             self.record = {}
@@ -369,13 +369,17 @@ class Trainer:
         state = ckpt.load_state_file(path)
         meta = json.loads(self.paths.meta(stage).read_text())
         self.totals.update(meta.get("totals", {}))
+        grown: set[str] = set()
         for module, prefix in modules:
-            module.load_state_dict(ckpt.split_prefix(state, prefix))
+            grown |= ckpt.load_growing(module, ckpt.split_prefix(state, prefix))
         if stage == "dit":
             self.vae.load_state_dict(ckpt.split_prefix(state, "vae."))
-        ckpt.unflatten_optimizer(
-            opt, {k: v.to(self.device) for k, v in state.items()}, meta["optimizer"]
-        )
+        if grown:  # the saved moments no longer line up with the parameters: fresh ones
+            self.log(event="grow", stage=stage, step=meta["step"], added=sorted(grown))
+        else:
+            ckpt.unflatten_optimizer(
+                opt, {k: v.to(self.device) for k, v in state.items()}, meta["optimizer"]
+            )
         self.log(event="resume", stage=stage, step=meta["step"])
         return int(meta["step"])
 

@@ -34,6 +34,10 @@ class DiTConfig:
     n_types: int = 5
     rope_theta: float = 256.0  # positions are small integers (patch units)
     rope_split: tuple[int, int, int] = (2, 3, 3)  # share of head dims for (t, h, w)
+    # The prompt's pooled sentence embedding also joins the adaLN conditioning (as DiT's class
+    # label does), a direct path for global attributes such as colours and backgrounds, which
+    # cross-attention alone learned slowly. False for models saved before it existed.
+    pooled_text: bool = False
 
     @property
     def token_dim(self) -> int:
@@ -53,11 +57,12 @@ class DiTConfig:
 
 
 DIT_CONFIGS: dict[str, DiTConfig] = {
-    "test": DiTConfig(latent_channels=4, width=64, depth=2, heads=2),
-    "tiny": DiTConfig(width=256, depth=6, heads=4),  # the shipped default (CPU-trainable)
-    "mini": DiTConfig(width=320, depth=8, heads=5),
-    "small": DiTConfig(width=512, depth=12, heads=8),
-    "base": DiTConfig(width=1024, depth=20, heads=16),
+    "test": DiTConfig(latent_channels=4, width=64, depth=2, heads=2, pooled_text=True),
+    # the shipped default (CPU-trainable)
+    "tiny": DiTConfig(width=256, depth=6, heads=4, pooled_text=True),
+    "mini": DiTConfig(width=320, depth=8, heads=5, pooled_text=True),
+    "small": DiTConfig(width=512, depth=12, heads=8, pooled_text=True),
+    "base": DiTConfig(width=1024, depth=20, heads=16, pooled_text=True),
     "1b": DiTConfig(width=2048, depth=20, heads=16),
 }
 
@@ -182,10 +187,21 @@ class DiTBlock(nn.Module):
         return x
 
 
+def pooled_prompt(text: Tensor, text_mask: Tensor) -> Tensor:
+    """(B, L, D) token states, (B, L) mask -> (B, D) unit mean of the real tokens (the sentence
+    embedding MiniLM was trained to give); zeros for an empty or dropped prompt."""
+    m = text_mask.to(text.dtype)[..., None]
+    mean = (text * m).sum(1) / m.sum(1).clamp(min=1.0)
+    return F.normalize(mean.float(), dim=-1, eps=1e-6)
+
+
 # --------------------------------------------------------------------------- model
 
 
 class DiT(nn.Module):
+    # Parts that start as a no-op: a trained model without them grows them and keeps its function.
+    GROWABLE = ("text_pool.",)
+
     def __init__(self, config: DiTConfig):
         super().__init__()
         self.config = c = config
@@ -199,6 +215,8 @@ class DiT(nn.Module):
         )
         # Always-valid learned token: an empty or dropped prompt still has something to attend to.
         self.text_null = nn.Parameter(torch.randn(1, 1, d) * 0.02)
+        if c.pooled_text:
+            self.text_pool = nn.Sequential(nn.Linear(c.text_dim, d), nn.SiLU(), nn.Linear(d, d))
         self.rope = Rope3D(d // c.heads, c.rope_split, c.rope_theta)
         self.blocks = nn.ModuleList([DiTBlock(d, c.heads, c.mlp_ratio) for _ in range(c.depth)])
         self.final_norm = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
@@ -221,6 +239,8 @@ class DiT(nn.Module):
                 blk.table[2].zero_()
                 blk.table[5].zero_()
             nn.init.zeros_(blk.cross.proj.weight)
+        if self.config.pooled_text:  # starts as a no-op, so it can also be added to a trained model
+            nn.init.zeros_(self.text_pool[-1].weight)
 
     def forward(
         self,
@@ -236,6 +256,8 @@ class DiT(nn.Module):
         B, N, _ = x.shape
         h = self.x_embed(x) + self.type_embed(kind)
         t = self.t_embed(timestep_embedding(sigma, 256).to(h.dtype))  # (B, N, D)
+        if self.config.pooled_text:
+            t = t + self.text_pool(pooled_prompt(text, text_mask).to(h.dtype))[:, None]
         mod = rearrange(self.t_mod(t), "b n (six d) -> b n six d", six=6)
         ctx = torch.cat([self.text_null.expand(B, -1, -1), self.text_proj(text)], dim=1)
         ctx_mask = torch.cat([text_mask.new_ones(B, 1), text_mask], dim=1)

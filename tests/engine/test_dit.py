@@ -1,9 +1,20 @@
 """The diffusion transformer: shapes at any aspect, packing equals separate passes, context."""
 
+from dataclasses import replace
+
 import pytest
 import torch
+import torch.nn.functional as F
 
-from engine.models.dit import DIT_CONFIGS, DiT, grid_positions, patchify, unpatchify
+from engine.checkpoint import load_growing
+from engine.models.dit import (
+    DIT_CONFIGS,
+    DiT,
+    grid_positions,
+    patchify,
+    pooled_prompt,
+    unpatchify,
+)
 from engine.sampling import (
     guided,
     resolution_shift,
@@ -165,3 +176,32 @@ def test_guidance_formula():
     assert guided(u, None, f, 2.0, 1.0).item() == 6.0
     assert guided(u, c, f, 2.0, 1.0).item() == 5.0  # context scale 1: plain text CFG around c
     assert guided(u, c, f, 1.0, 2.0).item() == 4.0
+
+
+def test_pooled_prompt_is_the_unit_mean_of_the_real_tokens_and_zero_when_dropped():
+    tx, tm = text(B=2, L=5)
+    tm[0, 2:] = False
+    tm[1] = False
+    p = pooled_prompt(tx, tm)
+    torch.testing.assert_close(p[0], F.normalize(tx[0, :2].mean(0), dim=0))
+    assert torch.equal(p[1], torch.zeros(384))
+
+
+def test_a_trained_model_without_the_pooled_prompt_grows_it_and_keeps_its_function():
+    torch.manual_seed(0)
+    old = DiT(replace(DIT_CONFIGS["test"], pooled_text=False)).eval()
+    with torch.no_grad():
+        for p in old.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    grown = DiT(DIT_CONFIGS["test"]).eval()
+    assert load_growing(grown, old.state_dict()) == {"text_pool"}
+    a = build_sequence(torch.randn(2, 4, 2, 4, 4), torch.tensor([0.3, 0.8]), (1, 2, 2))
+    tx, tm = text(B=2)
+    torch.testing.assert_close(
+        grown(a.x, a.sigma, a.pos, a.kind, tx, tm), old(a.x, a.sigma, a.pos, a.kind, tx, tm)
+    )
+    with pytest.raises(RuntimeError, match="Unexpected"):  # never silently dropped
+        load_growing(old, grown.state_dict())
+    partial = {k: v for k, v in old.state_dict().items() if not k.startswith("out.")}
+    with pytest.raises(RuntimeError, match="Missing"):  # only no-op parts may be missing
+        load_growing(grown, partial)

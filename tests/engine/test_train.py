@@ -67,6 +67,19 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path):
     )
 
 
+def test_a_run_saved_before_the_pooled_prompt_resumes_with_it_grown(tmp_path):
+    old = {"latent_channels": 4, "width": 64, "depth": 2, "heads": 2, "pooled_text": False}
+    run(tiny_config(dit=old), tmp_path, "vae", 5, False, "cpu")
+    run(tiny_config(dit=old), tmp_path, "dit", 5, True, "cpu", stop_at=4)
+    run(tiny_config(dit=dict(old, pooled_text=True)), tmp_path, "dit", 5, True, "cpu")
+    rows = [json.loads(x) for x in (tmp_path / "training_log.jsonl").read_text().splitlines()]
+    grow = [r for r in rows if r.get("event") == "grow"]
+    assert len(grow) == 1 and grow[0]["step"] == 4 and grow[0]["added"] == ["text_pool"]
+    assert sorted(losses(tmp_path / "training_log.jsonl")) == list(range(1, 9))
+    model = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert model["dit"]["pooled_text"] is True and model["training"]["dit_steps_done"] == 8
+
+
 def test_loss_decreases_on_a_handful_of_clips(tmp_path):
     cfg = tiny_config(
         dit_steps=60,
