@@ -28,6 +28,7 @@ from .errors import EngineStartError, EngineUnavailable
 from .launch import engine_command, engine_env
 
 logger = logging.getLogger("storyloom.engine")
+KEEP_LINES = 200  # of the engine's output, copied into the application log when it stops
 
 TOKEN_ENV = "STORYLOOM_ENGINE_TOKEN"
 PARENT_ENV = "STORYLOOM_ENGINE_PARENT_PID"  # the engine exits when this process is gone
@@ -174,18 +175,35 @@ class LocalEngine:
         useful = [ln for ln in lines if not ln.startswith(("token:", "Storyloom engine on"))]
         return f": {useful[-1].strip()}" if useful else ""
 
+    def _keep_output(self, why: str | None) -> None:
+        """Copy the engine's own output (its last lines, the token line left out) into the
+        application log before its temporary file goes, so "Collect diagnostics" has it."""
+        lines = [
+            ln for ln in self._log_text().splitlines() if ln.strip() and not ln.startswith("token:")
+        ][-KEEP_LINES:]
+        if lines:
+            logger.log(
+                logging.WARNING if why else logging.INFO,
+                "%s; its output:\n%s",
+                why or "the engine process was stopped",
+                "\n".join(lines),
+            )
+
     def _reset(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
         if self._proc is not None:
-            if self._proc.poll() is None:
+            if self._proc.poll() is not None:  # it ended on its own: record why
+                self._keep_output(self.died())
+            else:
                 self._proc.terminate()
                 try:
                     self._proc.wait(10)
                 except subprocess.TimeoutExpired:
                     self._proc.kill()
                     self._proc.wait(5)
+                self._keep_output(None)
             self._proc = None
         if self._log is not None:
             self._log.unlink(missing_ok=True)

@@ -156,10 +156,14 @@ def test_without_an_engine_scenes_fail_with_the_reason_and_their_carry_over_is_s
     assert [j.status for j in project.jobs()] == ["failed", "failed"]  # a row for every attempt
 
 
-def test_a_model_that_cannot_load_is_a_clear_start_error(tmp_path):
+def test_a_model_that_cannot_load_is_a_clear_start_error(tmp_path, caplog):
     with LocalEngine(tmp_path / "no-such-model", device="cpu") as bad:
         with pytest.raises(EngineStartError, match="model folder not found"):
             bad.ensure()
+    # the engine's own output outlives its temporary file, in the application log
+    kept = [r.getMessage() for r in caplog.records if r.name == "storyloom.engine"]
+    assert any("its output:" in m and "model folder not found" in m for m in kept), kept
+    assert not any("token:" in m for m in kept)
 
 
 def test_storyloom_generate_command(cli, engine, tmp_path, media):
