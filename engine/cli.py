@@ -240,7 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p = sub.add_parser("train", help="train a model from a training config")
     p.add_argument("--config", required=True)
-    p.add_argument("--stage", default="all", choices=["vae", "dit", "all"])
+    p.add_argument(
+        "--stage",
+        default="all",
+        choices=["vae", "dit", "decoder", "all"],
+        help="decoder: fine-tune the autoencoder's decoder on its frozen encoder",
+    )
     p.add_argument("--minutes", type=float, default=60.0)
     p.add_argument("--resume", action="store_true")
     p.add_argument("--device", default="auto")

@@ -81,7 +81,8 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
     params = cfg.get("parameters", {})
     dit, vae = cfg.get("dit", {}), cfg.get("vae", {})
     native = cfg.get("native", {})
-    hours = (totals.get("vae_seconds", 0) + totals.get("dit_seconds", 0)) / 3600
+    stages = ("vae_seconds", "dit_seconds", "decoder_seconds")
+    hours = sum(totals.get(k, 0) for k in stages) / 3600
     lines = [
         f"# {cfg.get('name', model_dir.name)}",
         "",
@@ -108,7 +109,12 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
         "## Training compute",
         f"- Devices: {', '.join(totals.get('devices', [])) or '?'}; "
         f"{hours:.2f} hours in all (autoencoder {totals.get('vae_seconds', 0) / 60:.0f} min, "
-        f"transformer {totals.get('dit_seconds', 0) / 60:.0f} min).",
+        f"transformer {totals.get('dit_seconds', 0) / 60:.0f} min"
+        + (
+            f", decoder fine-tuning {totals['decoder_seconds'] / 60:.0f} min)."
+            if totals.get("decoder_seconds")
+            else ")."
+        ),
         f"- Transformer steps done: {tr.get('dit_steps_done')}; clips seen: "
         f"{totals.get('dit_samples', 0):,}.",
         "- Continue it: `python -m engine train --config train_config.json --stage dit "
@@ -127,10 +133,23 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
             f"{s.get('device', '?')}, {s.get('clips', '?')} held-out clips ({s.get('size', '')}), "
             f"transformer step {latest.step}.",
             "",
-            "| score | value | target |",
-            "|---|---|---|",
         ]
+        ae = s.get("autoencoder") or {}
+        if ae:
+            lines[-1:-1] = [
+                "The autoencoder column scores the ground truth after the autoencoder alone "
+                "(encoded and decoded): every clip the model makes leaves by that decoder, so "
+                "the transformer cannot score above it.",
+                "",
+            ]
+        lines += (
+            ["| score | value | autoencoder alone | target |", "|---|---|---|---|"]
+            if ae
+            else ["| score | value | target |", "|---|---|---|"]
+        )
         for k, v in s.items():
+            if isinstance(v, dict):
+                continue
             if k in (
                 "device",
                 "model",
@@ -144,7 +163,8 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
                 "sampler",
             ):
                 continue
-            lines.append(f"| {k} | {_fmt(k, v)} | {_verdict(k, v)} |")
+            ceiling = f" {_fmt(k, ae[k]) if k in ae else ''} |" if ae else ""
+            lines.append(f"| {k} | {_fmt(k, v)} |{ceiling} {_verdict(k, v)} |")
         lines.append("")
         if len(evals) > 1:
             keys = [
@@ -204,9 +224,15 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
         if s.get("i2v_psnr_db") is not None:
             lines.append(
                 "- Image-to-video first-frame PSNR measures the autoencoder: the start frame "
-                "passes through its encoder and decoder, untouched by the transformer (every "
-                "checkpoint above scores the same). Closing that gap needs autoencoder training "
-                "(`--stage vae --resume`) or a larger autoencoder."
+                "passes through its encoder and decoder, untouched by the transformer."
+            )
+        capped = [k for k in TARGETS if k in ae and not _verdict(k, ae[k]).startswith("met")]
+        if capped:
+            lines.append(
+                f"- The autoencoder alone falls short on {', '.join(capped)}: no transformer "
+                "can pass it there. Its decoder is fine-tuned on the frozen encoder "
+                "(`--stage decoder`, the latents and so the transformer stay valid); a larger or "
+                "longer-trained autoencoder then needs the transformer retrained on its latents."
             )
         seen, secs = totals.get("dit_samples", 0), totals.get("dit_seconds", 0)
         rate = (

@@ -136,6 +136,13 @@ class Engine:
             z = self.vae.encode(x)
         return z.float()
 
+    @torch.no_grad()
+    def autoencode(self, frames: np.ndarray) -> np.ndarray:
+        """uint8 (T, H, W, 3), T = 1 + 4k, through the autoencoder alone (encode, decode): the
+        best any clip of this model can look, since every clip it makes leaves by this decoder."""
+        h, w = frames.shape[1:3]
+        return self._decode(self.encode_frames(frames, w, h))
+
     def _previous_latents(self, req: GenerationRequest) -> torch.Tensor | None:
         if req.carry_over_strength <= 0:
             return None

@@ -133,36 +133,80 @@ class Trainer:
         deadline, last_ckpt = time.time() + minutes * 60, time.time()
         self.vae.train()
         while step < cfg.vae_steps and time.time() < deadline:
-            rng = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
-            b = pick_bucket(rng, cfg.vae_buckets)
-            n = max(1, cfg.vae_pixels_per_batch // (b.width * b.height * b.frames))
-            batch = make_world_batch(cfg, n, b, seed=cfg.seed * 7919 + step, device=self.device)
-            video = batch.video.permute(0, 4, 1, 2, 3) * 2 - 1  # (B, 3, T, H, W) in [-1, 1]
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, cfg.vae_lr, cfg.warmup, cfg.vae_steps, cfg.min_lr_ratio)
-            with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
-                out = self.vae.loss(video, kl_weight=cfg.vae_kl_weight)
-            opt.zero_grad(set_to_none=True)
-            out["loss"].backward()
-            gn = torch.nn.utils.clip_grad_norm_(self.vae.parameters(), cfg.grad_clip)
-            opt.step()
+            out, gn, b = self._vae_step(opt, step)
             step += 1
             if step % cfg.log_every == 0:
-                self.log(
-                    event="step",
-                    stage="vae",
-                    step=step,
-                    **{k: float(v.detach()) for k, v in out.items()},
-                    grad_norm=float(gn),
-                    lr=opt.param_groups[0]["lr"],
-                    bucket=[b.width, b.height, b.frames],
-                )
+                self._log_vae_step("vae", step, out, gn, opt, b)
             if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
                 self._save_state("vae", step, {"vae.": self.vae}, opt)
                 last_ckpt = time.time()
         self.set_latent_stats()  # before saving: the DiT stage trains on normalised latents
         self._save_state("vae", step, {"vae.": self.vae}, opt)
         self.export()
+
+    def train_decoder(self, minutes: float, resume: bool) -> None:
+        """Fine-tune the autoencoder's decoder on its frozen encoder: the latents the transformer
+        learned stay exactly the same, and the pictures it decodes get better. Starts from the
+        run's transformer state (its autoencoder and weights) and resumes exactly."""
+        cfg = self.cfg
+        if self.paths.state("dit").is_file():  # the model this decoder is for
+            self._load_state("dit", [(self.dit, "dit."), (self.ema, "ema.")], None)
+        dec = self.vae.decoder
+        opt = torch.optim.AdamW(dec.parameters(), lr=cfg.decoder_lr, betas=(0.9, 0.95))
+        step = self._load_state("decoder", [(self.vae, "vae.")], opt) if resume else 0
+        self.vae.requires_grad_(False).eval()
+        dec.requires_grad_(True).train()
+        deadline, last_ckpt = time.time() + minutes * 60, time.time()
+        while step < cfg.decoder_steps and time.time() < deadline:
+            for g in opt.param_groups:
+                g["lr"] = lr_at(
+                    step, cfg.decoder_lr, cfg.warmup, cfg.decoder_steps, cfg.min_lr_ratio
+                )
+            out, gn, b = self._vae_step(opt, step, train_encoder=False, salt=1)
+            step += 1
+            if step % cfg.log_every == 0:
+                self._log_vae_step("decoder", step, out, gn, opt, b)
+            if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
+                self._save_state("decoder", step, {"vae.": self.vae}, opt)
+                self.export(self._dit_step())
+                last_ckpt = time.time()
+        self._save_state("decoder", step, {"vae.": self.vae}, opt)
+        self.export(self._dit_step())
+
+    def _vae_step(self, opt, step: int, train_encoder: bool = True, salt: int = 0):
+        """One autoencoder step on a world batch (salt: a different stream of batches)."""
+        cfg = self.cfg
+        rng = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step + salt * 500_000_003)
+        b = pick_bucket(rng, cfg.vae_buckets)
+        n = max(1, cfg.vae_pixels_per_batch // (b.width * b.height * b.frames))
+        seed = cfg.seed * 7919 + step + salt * 700_000_001
+        batch = make_world_batch(cfg, n, b, seed=seed, device=self.device)
+        video = batch.video.permute(0, 4, 1, 2, 3) * 2 - 1  # (B, 3, T, H, W) in [-1, 1]
+        with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
+            out = self.vae.loss(video, kl_weight=cfg.vae_kl_weight, train_encoder=train_encoder)
+        opt.zero_grad(set_to_none=True)
+        out["loss"].backward()
+        params = [p for g in opt.param_groups for p in g["params"]]
+        gn = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+        opt.step()
+        return out, gn, b
+
+    def _log_vae_step(self, stage: str, step: int, out: dict, gn, opt, b: Bucket) -> None:
+        self.log(
+            event="step",
+            stage=stage,
+            step=step,
+            **{k: float(v.detach()) for k, v in out.items()},
+            grad_norm=float(gn),
+            lr=opt.param_groups[0]["lr"],
+            bucket=[b.width, b.height, b.frames],
+        )
+
+    def _dit_step(self) -> int | None:
+        meta = self.paths.meta("dit")
+        return int(json.loads(meta.read_text())["step"]) if meta.is_file() else None
 
     @torch.no_grad()
     def set_latent_stats(self) -> None:
@@ -349,7 +393,9 @@ class Trainer:
             tensors.update({"vae." + k: v for k, v in self.vae.state_dict().items()})
         ckpt.atomic_save_tensors(self.paths.state(stage), tensors)
         now = time.time()
-        self.totals[f"{stage}_seconds"] += now - self._clock
+        self.totals[f"{stage}_seconds"] = (
+            self.totals.get(f"{stage}_seconds", 0.0) + now - self._clock
+        )
         self._clock = now
         ckpt.write_json(
             self.paths.meta(stage), {"step": step, "optimizer": scalars, "totals": self.totals}
@@ -374,8 +420,18 @@ class Trainer:
             grown |= ckpt.load_growing(module, ckpt.split_prefix(state, prefix))
         if stage == "dit":
             self.vae.load_state_dict(ckpt.split_prefix(state, "vae."))
+            if self.paths.state("decoder").is_file():  # a fine-tuned decoder for these latents
+                decoder = ckpt.load_state_file(self.paths.state("decoder"))
+                self.vae.load_state_dict(ckpt.split_prefix(decoder, "vae."))
+                dec_meta = json.loads(self.paths.meta("decoder").read_text())
+                seconds = dec_meta.get("totals", {}).get("decoder_seconds", 0.0)
+                self.totals["decoder_seconds"] = max(
+                    self.totals.get("decoder_seconds", 0.0), seconds
+                )
         if grown:  # the saved moments no longer line up with the parameters: fresh ones
             self.log(event="grow", stage=stage, step=meta["step"], added=sorted(grown))
+        elif opt is None:  # only the weights were wanted
+            return int(meta["step"])
         else:
             ckpt.unflatten_optimizer(
                 opt, {k: v.to(self.device) for k, v in state.items()}, meta["optimizer"]
@@ -403,8 +459,8 @@ def run(
     init_from: Path | None = None,
     stop_at: int | None = None,
 ) -> Path:
-    if stage not in ("vae", "dit", "all"):
-        raise EngineError(f"unknown stage {stage!r} (vae, dit or all)")
+    if stage not in ("vae", "dit", "decoder", "all"):
+        raise EngineError(f"unknown stage {stage!r} (vae, dit, decoder or all)")
     tr = Trainer(cfg, run_dir, device, init_from=init_from)
     start = time.time()
     if stage in ("vae", "all"):
@@ -412,4 +468,7 @@ def run(
     if stage in ("dit", "all"):
         left = minutes - (time.time() - start) / 60
         tr.train_dit(max(0.0, left), resume or stage == "all", stop_at=stop_at)
+    if stage == "decoder" or (stage == "all" and cfg.decoder_steps > 0):
+        left = minutes - (time.time() - start) / 60
+        tr.train_decoder(max(0.0, left), resume or stage == "all")
     return tr.paths.model

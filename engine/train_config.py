@@ -38,6 +38,10 @@ class TrainConfig:
     # Stage 1: the autoencoder
     vae_steps: int = 4000
     vae_lr: float = 4e-4
+    # Stage 3 (optional): fine-tune the decoder on the frozen encoder. The latents stay exactly
+    # the same, so a trained transformer stays valid while the pictures get sharper.
+    decoder_steps: int = 0
+    decoder_lr: float = 3e-4
     vae_pixels_per_batch: int = 256 * 144 * 96  # frames x pixels per step
     vae_kl_weight: float | None = None  # None: the VAEConfig default
     vae_buckets: list[Bucket] = field(

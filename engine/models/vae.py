@@ -426,10 +426,14 @@ class VideoVAE(nn.Module):
 
     # ---- training -------------------------------------------------------------------------
 
-    def loss(self, video: Tensor, *, kl_weight: float | None = None) -> dict[str, Tensor]:
-        """Reconstruction (L1 + MSE + edge L1) + weighted KL; video (B, 3, 1+4k, H, W) in [-1, 1]."""
+    def loss(
+        self, video: Tensor, *, kl_weight: float | None = None, train_encoder: bool = True
+    ) -> dict[str, Tensor]:
+        """Reconstruction (L1 + MSE + edge L1) + weighted KL; video (B, 3, 1+4k, H, W) in [-1, 1].
+        train_encoder=False: no gradient reaches the encoder (decoder fine-tuning)."""
         cfg = self.config
-        mean, logvar = self.encode_moments(video)
+        with torch.set_grad_enabled(train_encoder and torch.is_grad_enabled()):
+            mean, logvar = self.encode_moments(video)
         z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
         rec = self.decoder(z)
         diff = rec - video

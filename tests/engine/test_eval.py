@@ -109,6 +109,12 @@ def test_a_real_engine_generates_the_cases_and_is_scored(tiny_engine):
         and s["camera_accuracy"] is not None
     )
     assert s["colour_accuracy"] is not None  # the i2v case is scored for colour too
+    # the autoencoder's ceiling: a start frame reaches the clip through the autoencoder alone
+    from engine.eval import CEILING_KEYS, autoencoder_ceiling
+
+    ceiling = autoencoder_ceiling(tiny_engine, cases)
+    assert tuple(ceiling) == CEILING_KEYS
+    assert ceiling["i2v_psnr_db"] == pytest.approx(s["i2v_psnr_db"], abs=0.05)
 
 
 def test_eval_cli_writes_one_json_object(tiny_model_dir, tmp_path, capsys):
@@ -134,6 +140,7 @@ def test_eval_cli_writes_one_json_object(tiny_model_dir, tmp_path, capsys):
     )
     printed = json.loads(capsys.readouterr().out)
     assert KEYS <= set(printed) and printed["clips"] == 9  # one case of each kind
+    assert printed["autoencoder"]["colour_accuracy"] is not None
     assert json.loads(out.read_text()) == printed
 
 

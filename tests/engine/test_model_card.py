@@ -52,3 +52,21 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
     assert "| 300 | 0.6100 |" in card  # validation curve from the log
     assert "80.0 % with carry-over/references against 40.0 % without" in card
     assert "Falls short on: shape_accuracy" in card
+
+
+def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, tmp_path):
+    model = shutil.copytree(tiny_model_dir, tmp_path / "model")
+    scores = {
+        "colour_accuracy": 0.1,
+        "shape_accuracy": 0.0,
+        "i2v_psnr_db": 22.2,
+        "dit_step": 300,
+        "autoencoder": {"colour_accuracy": 0.5, "shape_accuracy": 0.25, "i2v_psnr_db": 22.2},
+    }
+    (tmp_path / "e.json").write_text(json.dumps(scores))
+    assert engine_main(["card", "--model", str(model), "--eval", str(tmp_path / "e.json")]) == 0
+    card = (model / "MODEL_CARD.md").read_text()
+    assert "| score | value | autoencoder alone | target |" in card
+    assert "| colour_accuracy | 10.0 % | 50.0 % | short by 80.0 % (goal >= 90.0 %) |" in card
+    assert "| seconds_per_clip" not in card  # not measured: no row
+    assert "autoencoder alone falls short on colour_accuracy, shape_accuracy, i2v_psnr_db" in card

@@ -6,6 +6,7 @@ import json
 import shutil
 
 import pytest
+import torch
 
 from engine.train import run
 from engine.train_config import Bucket, TrainConfig
@@ -78,6 +79,34 @@ def test_a_run_saved_before_the_pooled_prompt_resumes_with_it_grown(tmp_path):
     assert sorted(losses(tmp_path / "training_log.jsonl")) == list(range(1, 9))
     model = json.loads((tmp_path / "model" / "config.json").read_text())
     assert model["dit"]["pooled_text"] is True and model["training"]["dit_steps_done"] == 8
+
+
+def test_decoder_fine_tuning_keeps_the_latents_and_the_transformer_and_resumes(tmp_path):
+    from safetensors.torch import load_file
+
+    cfg = tiny_config(decoder_steps=4, decoder_lr=1e-3)
+    run(cfg, tmp_path, "vae", 5, False, "cpu")
+    run(cfg, tmp_path, "dit", 5, True, "cpu")
+    before = load_file(str(tmp_path / "model" / "model.safetensors"))
+    run(cfg, tmp_path, "decoder", 5, True, "cpu")
+    after = load_file(str(tmp_path / "model" / "model.safetensors"))
+    assert before.keys() == after.keys()
+    for k in before:
+        same = torch.equal(before[k], after[k])
+        # the encoder (so every latent), its statistics and the transformer are untouched
+        assert same == (not k.startswith("vae.decoder.")), k
+    run(tiny_config(decoder_steps=6, decoder_lr=1e-3), tmp_path, "decoder", 5, True, "cpu")
+    assert sorted(losses(tmp_path / "training_log.jsonl", "decoder")) == list(range(1, 7))
+    model = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert model["training"]["dit_steps_done"] == 8
+    assert model["training"]["totals"]["decoder_seconds"] > 0
+    # the transformer stage, resumed later, keeps the fine-tuned decoder in what it exports
+    tuned = load_file(str(tmp_path / "model" / "model.safetensors"))
+    run(tiny_config(dit_steps=9), tmp_path, "dit", 5, True, "cpu")
+    again = load_file(str(tmp_path / "model" / "model.safetensors"))
+    decoder = [k for k in tuned if k.startswith("vae.decoder.")]
+    assert all(torch.equal(again[k], tuned[k]) for k in decoder)
+    assert not all(torch.equal(again[k], before[k]) for k in decoder)
 
 
 def test_loss_decreases_on_a_handful_of_clips(tmp_path):
