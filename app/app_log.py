@@ -1,5 +1,6 @@
 """The application's log: a rotating file in the platform's log folder (never next to the
-program), which the editor writes (the engine process it starts included) and "Collect diagnostics…" packs up."""
+program), which the editor and the `storyloom` commands write (the engine process they start
+included) and "Collect diagnostics…" packs up."""
 
 from __future__ import annotations
 
@@ -30,7 +31,12 @@ def setup_logging(folder: Path | None = None, level: int = logging.INFO) -> Path
             return path
     folder.mkdir(parents=True, exist_ok=True)
     handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
+        # file names that are not UTF-8 (surrogates) are logged escaped, never an error
+        path,
+        maxBytes=MAX_BYTES,
+        backupCount=BACKUPS,
+        encoding="utf-8",
+        errors="backslashreplace",
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)

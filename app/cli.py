@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import pkgutil
 import sys
 from typing import NoReturn
 
 from app import cli_commands
+from app.app_log import setup_logging
 from app.project.errors import StoryloomError
 
 PROG = "storyloom"
@@ -54,18 +56,36 @@ def open_editor(argv: list[str]) -> int:
     return int(editor.main(argv))
 
 
+def _command_log(argv: list[str]) -> logging.Logger:
+    """The application log (platform log folder) records each command, so "Collect
+    diagnostics" also covers headless use; a log folder that cannot be written is no error."""
+    log = logging.getLogger("storyloom.cli")
+    try:
+        setup_logging()
+    except OSError:
+        log.addHandler(logging.NullHandler())  # and nothing extra on stderr
+        return log
+    log.info("storyloom %s", " ".join(argv))
+    return log
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if _wants_editor(argv):
         return open_editor(argv)
     args = build_parser().parse_args(argv)
+    log = _command_log(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
     except StoryloomError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
+        log.error("%s failed: %s", argv[0] if argv else PROG, e)
         return 2
     except KeyboardInterrupt:
+        log.info("%s interrupted", argv[0] if argv else PROG)
         return 130
+    log.info("%s finished (exit %d)", argv[0] if argv else PROG, code)
+    return code
 
 
 if __name__ == "__main__":

@@ -64,6 +64,16 @@ def test_missing_file(cli, tmp_path):
     assert list(tmp_path.iterdir()) == []  # not even a lock file was left
 
 
+def test_commands_and_their_errors_go_to_the_application_log(cli, tmp_path):
+    from app.app_log import LOG_NAME, log_dir
+
+    missing = tmp_path / "gone.storyloom"
+    assert_one_line_error(cli("info", missing), "no such project file")
+    text = (log_dir() / LOG_NAME).read_text()
+    assert f"storyloom info {missing}" in text
+    assert "ERROR storyloom.cli: info failed: " in text and "no such project file" in text
+
+
 @pytest.mark.parametrize(
     "content", [b"", b"hello, not a database", b"SQLite format 3\x00" + b"\xaa" * 5000]
 )
