@@ -137,10 +137,10 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
         ae = s.get("autoencoder") or {}
         if ae:
             lines[-1:-1] = [
+                "",
                 "The autoencoder column scores the ground truth after the autoencoder alone "
                 "(encoded and decoded): every clip the model makes leaves by that decoder, so "
                 "the transformer cannot score above it.",
-                "",
             ]
         lines += (
             ["| score | value | autoencoder alone | target |", "|---|---|---|---|"]
@@ -240,8 +240,9 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
             if secs
             else ""
         )
+        first = "a better autoencoder first (above), then " if capped else ""
         lines.append(
-            f"- What closes the gaps: more transformer samples. This model has seen {seen:,} "
+            f"- What closes the gaps: {first}more transformer samples. This model has seen {seen:,} "
             f"clips{rate}; in this project's probes colour alone took about 20,000 clips and shape "
             "and motion far more. The recipe is the same on a GPU (bf16, larger batches, about a "
             "thousand times a 2-core CPU's throughput), where an hour sees millions of clips: "
