@@ -46,9 +46,12 @@ def test_states_and_mask_shapes(encoder: MiniLMEncoder) -> None:
     assert (states[mask].abs().sum(-1) > 0).all()
 
 
-def test_matches_the_reference_implementation(encoder: MiniLMEncoder) -> None:
+def test_matches_the_reference_implementation(encoder: MiniLMEncoder, monkeypatch) -> None:
     """Against Hugging Face transformers' BertModel on the package's own files (a test-only
     dependency; sentence-transformers' Transformer module is this model plus mean pooling)."""
+    # offline like a user's machine: any attempt to reach a hub fails instead of fetching
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     from transformers import AutoModel, AutoTokenizer
 
     d = str(package_model_dir())  # the package's own files: never a hub download
