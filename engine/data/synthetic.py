@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from engine.data.backgrounds import photos as available_photos
-from engine.data.world_render import render
+from engine.data.world_render import render, render_with_coverage
 from engine.data.world_sample import next_scene, sample_scene, sample_story
 from engine.data.world_spec import FAMILIES, SceneSpec, reference_spec, tail
 
@@ -50,6 +50,7 @@ class WorldBatch:
     references: Tensor | None  # (B, R, H, W, 3) reference stills of the clip's characters
     references_valid: Tensor | None  # (B, R) bool
     specs: list  # list[SceneSpec]: ground truth of each clip
+    coverage: Tensor | None = None  # (B, T, H, W) in [0, 1]: the objects' pixels, if asked for
 
 
 def curriculum_weights(curriculum: dict | None) -> tuple[list[str], list[float]]:
@@ -83,6 +84,7 @@ def make_batch(
     heldout_captions: bool = False,
     curriculum: dict | None = None,
     photos: bool = False,
+    coverage: bool = False,
 ) -> WorldBatch:
     """A batch of world clips, the same for the same arguments on every device. photos: camera
     moves may also cross scikit-image's bundled photos (needs that training-only extra)."""
@@ -108,7 +110,7 @@ def make_batch(
         cur = next_scene(rng, prev, fam, bool(rng.random() < 0.5), heldout_captions, photos)
         specs.append(cur)
         prevs.append(prev)
-    video = render(specs, device)
+    video, cover = render_with_coverage(specs, device, coverage)
     previous = previous_valid = None
     if story_context:
         previous_valid = torch.tensor([p is not None for p in prevs], device=device)
@@ -129,6 +131,7 @@ def make_batch(
         references=references,
         references_valid=references_valid,
         specs=specs,
+        coverage=cover,
     )
 
 

@@ -155,8 +155,11 @@ def _object_tables(specs: list[SceneSpec], slot: int, dev):
     return track, present, colours, params
 
 
-def _draw_group(looks, track, colours, params, items, S: int, video: torch.Tensor) -> None:
-    """Draw one object into items (n,) of video, in S x S windows around it per frame."""
+def _draw_group(
+    looks, track, colours, params, items, S: int, video: torch.Tensor, cover: torch.Tensor | None
+) -> None:
+    """Draw one object into items (n,) of video, in S x S windows around it per frame; where
+    `cover` (B, T, H, W) is given, it accumulates the object's coverage there too."""
     _, T, H, W, _ = video.shape
     dev = video.device
     n = len(items)
@@ -196,9 +199,13 @@ def _draw_group(looks, track, colours, params, items, S: int, video: torch.Tenso
     ri, ci = rows[..., :, None], cols[..., None, :]
     old = video[bi, ti, ri, ci]  # (n, T, S, S, 3)
     video[bi, ti, ri, ci] = old + (col - old) * alpha
+    if cover is not None:
+        cover[bi, ti, ri, ci] = torch.maximum(cover[bi, ti, ri, ci], alpha[..., 0])
 
 
-def _draw_slot(specs: list[SceneSpec], slot: int, video: torch.Tensor) -> None:
+def _draw_slot(
+    specs: list[SceneSpec], slot: int, video: torch.Tensor, cover: torch.Tensor | None
+) -> None:
     """Draw every item's object number `slot`, grouping items by the window size they need."""
     _, _, H, W, _ = video.shape
     track, present, colours, params = _object_tables(specs, slot, video.device)
@@ -207,21 +214,30 @@ def _draw_slot(specs: list[SceneSpec], slot: int, video: torch.Tensor) -> None:
     for S in sorted(set(sizes[present].tolist())):
         items = np.nonzero(present & (sizes == S))[0]
         looks = [specs[b].looks[slot] for b in items]
-        _draw_group(looks, track[items], colours[items], params[items], items, int(S), video)
+        _draw_group(looks, track[items], colours[items], params[items], items, int(S), video, cover)
 
 
 def render(specs: list[SceneSpec], device: str | torch.device = "cpu") -> torch.Tensor:
     """(B, T, H, W, 3) float32 in [0, 1]; all specs must share width, height and frame count."""
+    return render_with_coverage(specs, device, coverage=False)[0]
+
+
+def render_with_coverage(
+    specs: list[SceneSpec], device: str | torch.device = "cpu", coverage: bool = True
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """`render`, and with coverage (B, T, H, W) in [0, 1]: how much of each pixel the scene's
+    objects cover (the world knows where its characters are; training can weight them)."""
     W, H, T = specs[0].width, specs[0].height, specs[0].frames
     if any((s.width, s.height, s.frames) != (W, H, T) for s in specs):
         raise ValueError("all scenes of one batch must share width, height and frame count")
     device = torch.device(device)
     with one_cpu_thread(device), torch.no_grad():
         video = torch.empty(len(specs), T, H, W, 3, device=device)
+        cover = torch.zeros(len(specs), T, H, W, device=device) if coverage else None
         _backgrounds(specs, video)
         for slot in range(max(len(s.looks) for s in specs)):
-            _draw_slot(specs, slot, video)
-        return video.clamp_(0, 1)
+            _draw_slot(specs, slot, video, cover)
+        return video.clamp_(0, 1), cover
 
 
 def render_uint8(spec: SceneSpec) -> np.ndarray:

@@ -427,18 +427,35 @@ class VideoVAE(nn.Module):
     # ---- training -------------------------------------------------------------------------
 
     def loss(
-        self, video: Tensor, *, kl_weight: float | None = None, train_encoder: bool = True
+        self,
+        video: Tensor,
+        *,
+        kl_weight: float | None = None,
+        train_encoder: bool = True,
+        weight: Tensor | None = None,
     ) -> dict[str, Tensor]:
         """Reconstruction (L1 + MSE + edge L1) + weighted KL; video (B, 3, 1+4k, H, W) in [-1, 1].
-        train_encoder=False: no gradient reaches the encoder (decoder fine-tuning)."""
+        train_encoder=False: no gradient reaches the encoder (decoder fine-tuning).
+        weight (B, 1, T, H, W) >= 0: per-pixel weights of the reconstruction terms (a weighted
+        mean), so that small objects count for more than their share of the pixels."""
         cfg = self.config
         with torch.set_grad_enabled(train_encoder and torch.is_grad_enabled()):
             mean, logvar = self.encode_moments(video)
         z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
         rec = self.decoder(z)
         diff = rec - video
-        l1, mse = diff.abs().mean(), diff.square().mean()
-        edge = (diff.diff(dim=-1).abs().mean() + diff.diff(dim=-2).abs().mean()) / 2
+        w = torch.ones_like(video[:, :1]) if weight is None else weight.to(diff.dtype)
+
+        def wmean(e: Tensor, wt: Tensor) -> Tensor:
+            return (e * wt).sum() / (wt.sum() * e.shape[1]).clamp_min(1e-6)
+
+        l1, mse = wmean(diff.abs(), w), wmean(diff.square(), w)
+        # an edge term between two pixels weighs as much as the heavier of them
+        wx, wy = (
+            torch.maximum(w[..., 1:], w[..., :-1]),
+            torch.maximum(w[..., 1:, :], w[..., :-1, :]),
+        )
+        edge = (wmean(diff.diff(dim=-1).abs(), wx) + wmean(diff.diff(dim=-2).abs(), wy)) / 2
         recon = cfg.l1_weight * l1 + cfg.mse_weight * mse + cfg.edge_weight * edge
         kl = 0.5 * (mean.square() + logvar.exp() - 1.0 - logvar).mean()
         kw = cfg.kl_weight if kl_weight is None else kl_weight

@@ -147,3 +147,57 @@ def test_every_task_trains_on_stills_and_clips(tmp_path, task, frames):
         assert prepared.z.shape[2] >= 1
         loss, info = dit_loss(tr, task, b, 0, prepared=prepared, validation=validation)
         assert torch.isfinite(loss) and info["tokens"] > 0
+
+
+def test_object_weights_cover_the_objects_and_their_outline():
+    from engine.train_steps import object_weight
+
+    cover = torch.zeros(1, 2, 20, 20)
+    cover[0, 1, 10, 10] = 1.0
+    w = object_weight(cover, 9.0, reach=2)
+    assert w.shape == (1, 1, 2, 20, 20)
+    assert torch.all(w[0, 0, 0] == 1)  # nothing in frame 0
+    assert torch.all(w[0, 0, 1, 8:13, 8:13] == 10) and w[0, 0, 1].sum() == 400 + 9 * 25
+
+
+def test_the_autoencoder_trains_with_object_weights(tmp_path):
+    run(tiny_config(), tmp_path / "plain", "vae", 5, False, "cpu")
+    run(tiny_config(vae_object_weight=10.0), tmp_path / "weighted", "vae", 5, False, "cpu")
+    plain = losses(tmp_path / "plain" / "training_log.jsonl", "vae")
+    weighted = losses(tmp_path / "weighted" / "training_log.jsonl", "vae")
+    assert sorted(weighted) == [1, 2, 3, 4]
+    assert all(torch.isfinite(torch.tensor(v)) for v in weighted.values())
+    # same seed, same batches, same start: only the weighting differs
+    assert weighted[1] != pytest.approx(plain[1], rel=1e-3)
+
+
+def test_a_retrained_autoencoder_rebases_the_transformer_and_retires_the_old_decoder(tmp_path):
+    from safetensors.torch import load_file
+
+    cfg = tiny_config(decoder_steps=3, decoder_lr=1e-3)
+    run(cfg, tmp_path, "vae", 5, False, "cpu")
+    run(cfg, tmp_path, "dit", 5, True, "cpu")
+    run(cfg, tmp_path, "decoder", 5, True, "cpu")
+    tuned = load_file(str(tmp_path / "model" / "model.safetensors"))
+    # the autoencoder continues with object weights: new latents
+    again = tiny_config(vae_steps=6, vae_object_weight=10.0, dit_steps=10, decoder_steps=3)
+    run(again, tmp_path, "vae", 5, True, "cpu")
+    vae = {
+        k: v.to(torch.float16)
+        for k, v in load_file(str(tmp_path / "state_vae.safetensors")).items()
+    }
+    run(again, tmp_path, "dit", 5, True, "cpu")
+    rows = [json.loads(x) for x in (tmp_path / "training_log.jsonl").read_text().splitlines()]
+    assert [(r["step"], r["vae_step"]) for r in rows if r.get("event") == "rebase"] == [(8, 6)]
+    assert sorted(losses(tmp_path / "training_log.jsonl")) == list(range(1, 11))
+    model = load_file(str(tmp_path / "model" / "model.safetensors"))
+    for k in (k for k in model if k.startswith("vae.")):  # the export is fp16
+        assert torch.equal(model[k], vae[k]), k  # the new autoencoder, decoder included
+    assert not all(torch.equal(model[k], tuned[k]) for k in model if k.startswith("vae.enc"))
+    # a decoder fine-tuned for the old encoder does not resume: it starts again on the new one
+    run(again, tmp_path, "decoder", 5, True, "cpu")
+    rows = [json.loads(x) for x in (tmp_path / "training_log.jsonl").read_text().splitlines()]
+    assert any(r.get("event") == "restart" and r["stage"] == "decoder" for r in rows)
+    final = load_file(str(tmp_path / "model" / "model.safetensors"))
+    assert all(torch.equal(final[k], vae[k]) for k in vae if k.startswith("vae.encoder."))
+    assert not all(torch.equal(final[k], vae[k]) for k in vae if k.startswith("vae.decoder."))

@@ -208,3 +208,29 @@ def test_tiny_vae_overfits_two_clips() -> None:
     with torch.no_grad():
         end = vae.loss(clips)["recon"].item()
     assert end < 0.4 * start, (start, end)
+
+
+def test_weighted_loss_is_a_weighted_mean_that_can_single_out_pixels() -> None:
+    vae = randomised_vae(1)
+    x = video(5, 32, 24, seed=3)
+
+    def loss(weight=None):
+        torch.manual_seed(0)  # the same latent sample each time
+        with torch.no_grad():
+            return vae.loss(x, weight=weight)
+
+    plain, ones = loss(), loss(torch.full((1, 1, 5, 24, 32), 3.0))
+    for k in ("l1", "mse", "edge"):
+        assert torch.allclose(plain[k], ones[k], rtol=1e-5), k
+    # weight only on the left half: the terms become that half's means
+    left = torch.zeros(1, 1, 5, 24, 32)
+    left[..., :16] = 1.0
+    torch.manual_seed(0)
+    with torch.no_grad():
+        mean, logvar = vae.encode_moments(x)
+        rec = vae.decoder(mean + torch.randn_like(mean) * torch.exp(0.5 * logvar))
+    d = (rec - x)[..., :16]
+    half = loss(left)
+    assert torch.allclose(half["l1"], d.abs().mean(), rtol=1e-5)
+    assert torch.allclose(half["mse"], d.square().mean(), rtol=1e-5)
+    assert not torch.allclose(half["l1"], plain["l1"], rtol=1e-3)

@@ -169,3 +169,25 @@ def test_photo_backgrounds_only_when_asked_for_and_a_clear_error_without_scikit_
     else:
         with pytest.raises(ValueError, match="scikit-image"):
             make_batch(4, 64, 48, 5, 8.0, photos=True, **kw)
+
+
+def test_coverage_marks_exactly_the_pixels_the_objects_drew():
+    import dataclasses
+
+    from engine.data.world_render import render, render_with_coverage
+
+    b = make_batch(6, 96, 64, 5, 12, seed=5, coverage=True)
+    assert b.coverage.shape == (6, 5, 64, 96) and 0 <= b.coverage.min() <= b.coverage.max() <= 1
+    assert torch.equal(b.video, make_batch(6, 96, 64, 5, 12, seed=5).video)
+    bare = [
+        dataclasses.replace(s, looks=[], actions=[], speeds=[], tracks=s.tracks[:0])
+        for s in b.specs
+    ]
+    background = render(bare)
+    drawn = (b.video - background).abs().amax(-1) > 1 / 255
+    assert drawn.any() and torch.all(b.coverage[drawn] > 0)
+    untouched = b.coverage == 0
+    assert torch.equal(b.video[untouched], background[untouched])
+    with_objects = [i for i, s in enumerate(b.specs) if s.looks]
+    assert with_objects and all(0 < b.coverage[i].mean() < 0.5 for i in with_objects)
+    assert render_with_coverage(b.specs, coverage=False)[1] is None
