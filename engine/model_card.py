@@ -74,6 +74,28 @@ def _curve(log: Path) -> list[tuple[int, float]]:
     return out
 
 
+def _rebases(log: Path) -> list[tuple[int, int]]:
+    """(transformer step, autoencoder step) where the transformer moved to a retrained
+    autoencoder: scores and losses on either side of it are of different latents."""
+    out = []
+    if log.is_file():
+        for line in log.read_text().splitlines():
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if r.get("event") == "rebase":
+                out.append((int(r["step"]), int(r["vae_step"])))
+    return out
+
+
+def _object_weight(model_dir: Path) -> float:
+    try:
+        return float(json.loads((model_dir / "train_config.json").read_text())["vae_object_weight"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0
+
+
 def render(model_dir: Path, evals: list[EvalRun]) -> str:
     cfg = json.loads((model_dir / "config.json").read_text())
     tr = cfg.get("training", {})
@@ -95,7 +117,13 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
         "## Model",
         f"- Autoencoder: causal 3D convolutions, {vae.get('spatial_factor', 8)}x spatial and 4x "
         f"temporal compression, {vae.get('latent_channels')} latent channels, "
-        f"{params.get('vae', 0) / 1e6:.2f} M parameters.",
+        f"{params.get('vae', 0) / 1e6:.2f} M parameters."
+        + (
+            f" Its loss weighs the world's objects and a 2-pixel outline {1 + ow:g}x, so small "
+            "characters keep their shape (`vae_object_weight`)."
+            if (ow := _object_weight(model_dir)) > 0
+            else ""
+        ),
         f"- Transformer: width {dit.get('width')}, depth {dit.get('depth')}, {dit.get('heads')} "
         f"heads, patch {dit.get('patch')}, {params.get('dit', 0) / 1e6:.2f} M parameters; prompt "
         f"encoder {cfg.get('text_encoder')} (frozen), read by cross-attention"
@@ -193,6 +221,13 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
                     + " |"
                 )
             lines.append("")
+    rebases = _rebases(model_dir / "training_log.jsonl")
+    if rebases:
+        lines += [
+            f"At step {t} the transformer went on with a retrained autoencoder (its step {v}): "
+            "scores and losses before it are of the earlier autoencoder's latents."
+            for t, v in rebases
+        ] + [""]
     curve = _curve(model_dir / "training_log.jsonl")
     if curve:
         lines += [

@@ -70,3 +70,31 @@ def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, t
     assert "| colour_accuracy | 10.0 % | 50.0 % | short by 80.0 % (goal >= 90.0 %) |" in card
     assert "| seconds_per_clip" not in card  # not measured: no row
     assert "autoencoder alone falls short on colour_accuracy, shape_accuracy, i2v_psnr_db" in card
+
+
+def test_card_says_how_the_autoencoder_weighs_objects_and_where_the_latents_changed(
+    tiny_model_dir, tmp_path
+):
+    model = shutil.copytree(tiny_model_dir, tmp_path / "model")
+    (model / "train_config.json").write_text(json.dumps({"vae_object_weight": 20.0}))
+    (model / "training_log.jsonl").write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in (
+                {"event": "val", "stage": "dit", "step": 100, "val_loss": 0.2},
+                {"event": "rebase", "stage": "dit", "step": 150, "vae_step": 2200},
+                {"event": "val", "stage": "dit", "step": 200, "val_loss": 0.3},
+            )
+        )
+    )
+    assert engine_main(["card", "--model", str(model)]) == 0
+    card = (model / "MODEL_CARD.md").read_text()
+    assert "weighs the world's objects and a 2-pixel outline 21x" in card
+    assert (
+        "At step 150 the transformer went on with a retrained autoencoder (its step 2200)" in card
+    )
+    (model / "train_config.json").write_text(json.dumps({"vae_object_weight": 0.0}))
+    (model / "training_log.jsonl").write_text("")
+    assert engine_main(["card", "--model", str(model)]) == 0
+    card = (model / "MODEL_CARD.md").read_text()
+    assert "outline" not in card and "retrained autoencoder" not in card
