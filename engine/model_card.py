@@ -96,6 +96,11 @@ def _object_weight(model_dir: Path) -> float:
         return 0.0
 
 
+def _headline(evals: list[EvalRun]) -> EvalRun:
+    """The latest checkpoint's evaluation; of two at the same step, the full one."""
+    return max(evals, key=lambda e: (e.step or 0, not e.scores.get("quick")))
+
+
 def render(model_dir: Path, evals: list[EvalRun]) -> str:
     cfg = json.loads((model_dir / "config.json").read_text())
     tr = cfg.get("training", {})
@@ -150,7 +155,7 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
         "",
     ]
     if evals:
-        latest = max(evals, key=lambda e: e.step or 0)
+        latest = _headline(evals)
         s = latest.scores
         lines += [
             "## Evaluation",
@@ -208,15 +213,17 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
                 "### Learning curve (evaluation against training)",
                 "",
                 "Every checkpoint scored by `eval --quick` with the same steps and sampler "
-                "(each with its own config's chunk length).",
+                "(each with its own config's chunk length); a row marked full scored the whole "
+                "held-out set.",
                 "",
                 "| step | clips seen | " + " | ".join(keys) + " |",
                 "|---" * (len(keys) + 2) + "|",
             ]
-            for e in sorted(evals, key=lambda e: e.step or 0):
+            for e in sorted(evals, key=lambda e: (e.step or 0, not e.scores.get("quick"))):
                 seen = e.scores.get("dit_samples")
                 lines.append(
-                    f"| {e.step} | {f'{seen:,}' if seen else '-'} | "
+                    f"| {e.step}{'' if e.scores.get('quick', True) else ' (full)'} | "
+                    f"{f'{seen:,}' if seen else '-'} | "
                     + " | ".join(_fmt(k, e.scores.get(k)) for k in keys)
                     + " |"
                 )
@@ -242,7 +249,7 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
         lines += [f"| {step} | {loss:.4f} |" for step, loss in picked]
         lines.append("")
     if evals:
-        s = max(evals, key=lambda e: e.step or 0).scores
+        s = _headline(evals).scores
         short = [
             k for k in TARGETS if s.get(k) is not None and not _verdict(k, s[k]).startswith("met")
         ]
@@ -265,9 +272,10 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
         if capped:
             lines.append(
                 f"- The autoencoder alone falls short on {', '.join(capped)}: no transformer "
-                "can pass it there. Its decoder is fine-tuned on the frozen encoder "
-                "(`--stage decoder`, the latents and so the transformer stay valid); a larger or "
-                "longer-trained autoencoder then needs the transformer retrained on its latents."
+                "can pass it there. The autoencoder trains further with its objects weighted "
+                "(`vae_object_weight`; the transformer then continues on the new latents), and "
+                "its decoder alone on the frozen encoder (`--stage decoder`, which keeps the "
+                "latents and so the transformer valid)."
             )
         seen, secs = totals.get("dit_samples", 0), totals.get("dit_seconds", 0)
         rate = (

@@ -98,3 +98,18 @@ def test_card_says_how_the_autoencoder_weighs_objects_and_where_the_latents_chan
     assert engine_main(["card", "--model", str(model)]) == 0
     card = (model / "MODEL_CARD.md").read_text()
     assert "outline" not in card and "retrained autoencoder" not in card
+
+
+def test_a_full_evaluation_heads_the_card_over_a_quick_one_of_the_same_step(
+    tiny_model_dir, tmp_path
+):
+    model = shutil.copytree(tiny_model_dir, tmp_path / "model")
+    quick = {"colour_accuracy": 0.25, "dit_step": 400, "quick": True, "clips": 14}
+    full = {"colour_accuracy": 0.3, "dit_step": 400, "quick": False, "clips": 152}
+    files = [tmp_path / "q.json", tmp_path / "f.json"]
+    for f, scores in zip(files, (quick, full), strict=True):
+        f.write_text(json.dumps(scores))
+    assert engine_main(["card", "--model", str(model), "--eval", *map(str, files)]) == 0
+    card = (model / "MODEL_CARD.md").read_text()
+    assert "| colour_accuracy | 30.0 % |" in card and "152 held-out clips" in card
+    assert "| 400 | - | 25.0 % |" in card and "| 400 (full) | - | 30.0 % |" in card
