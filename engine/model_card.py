@@ -60,33 +60,31 @@ def _verdict(key: str, v) -> str:
     return f"short by {_fmt(key, gap)} (goal {'>=' if higher else '<='} {shown})"
 
 
-def _curve(log: Path) -> list[tuple[int, float]]:
-    """(step, EMA validation loss) from the training log's validation rows."""
-    out = []
+def _log_rows(log: Path) -> list[dict]:
+    """The training log's rows; a torn or foreign line is skipped."""
+    rows = []
     if log.is_file():
         for line in log.read_text().splitlines():
             try:
-                r = json.loads(line)
+                rows.append(json.loads(line))
             except json.JSONDecodeError:
                 continue
-            if r.get("stage") == "dit" and r.get("event") == "val":
-                out.append((int(r["step"]), float(r["val_loss"])))
-    return out
+    return rows
 
 
-def _rebases(log: Path) -> list[tuple[int, int]]:
+def _curve(rows: list[dict]) -> list[tuple[int, float]]:
+    """(step, EMA validation loss) from the training log's validation rows."""
+    return [
+        (int(r["step"]), float(r["val_loss"]))
+        for r in rows
+        if r.get("stage") == "dit" and r.get("event") == "val"
+    ]
+
+
+def _rebases(rows: list[dict]) -> list[tuple[int, int]]:
     """(transformer step, autoencoder step) where the transformer moved to a retrained
     autoencoder: scores and losses on either side of it are of different latents."""
-    out = []
-    if log.is_file():
-        for line in log.read_text().splitlines():
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if r.get("event") == "rebase":
-                out.append((int(r["step"]), int(r["vae_step"])))
-    return out
+    return [(int(r["step"]), int(r["vae_step"])) for r in rows if r.get("event") == "rebase"]
 
 
 def _object_weight(model_dir: Path) -> float:
@@ -228,14 +226,15 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
                     + " |"
                 )
             lines.append("")
-    rebases = _rebases(model_dir / "training_log.jsonl")
+    log_rows = _log_rows(model_dir / "training_log.jsonl")
+    rebases = _rebases(log_rows)
     if rebases:
         lines += [
             f"At step {t} the transformer went on with a retrained autoencoder (its step {v}): "
             "scores and losses before it are of the earlier autoencoder's latents."
             for t, v in rebases
         ] + [""]
-    curve = _curve(model_dir / "training_log.jsonl")
+    curve = _curve(log_rows)
     if curve:
         lines += [
             "### Validation loss (EMA weights, fixed held-out batches)",
