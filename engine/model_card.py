@@ -106,7 +106,7 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
     params = cfg.get("parameters", {})
     dit, vae = cfg.get("dit", {}), cfg.get("vae", {})
     native = cfg.get("native", {})
-    stages = ("vae_seconds", "dit_seconds", "decoder_seconds")
+    stages = ("vae_seconds", "dit_seconds", "decoder_seconds", "retired_decoder_seconds")
     hours = sum(totals.get(k, 0) for k in stages) / 3600
     lines = [
         f"# {cfg.get('name', model_dir.name)}",
@@ -142,8 +142,14 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
         f"{hours:.2f} hours in all (autoencoder {totals.get('vae_seconds', 0) / 60:.0f} min, "
         f"transformer {totals.get('dit_seconds', 0) / 60:.0f} min"
         + (
-            f", decoder fine-tuning {totals['decoder_seconds'] / 60:.0f} min)."
+            f", decoder fine-tuning {totals['decoder_seconds'] / 60:.0f} min"
             if totals.get("decoder_seconds")
+            else ""
+        )
+        + (
+            f", and {totals['retired_decoder_seconds'] / 60:.0f} min on a decoder fine-tuned for "
+            "an earlier encoder, no longer in these weights)."
+            if totals.get("retired_decoder_seconds")
             else ")."
         ),
         f"- Transformer steps done: {tr.get('dit_steps_done')}; clips seen: "

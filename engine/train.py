@@ -475,16 +475,25 @@ class Trainer:
 
     def _adopt_fine_tuned_decoder(self) -> None:
         """A decoder fine-tuned on these very latents replaces the autoencoder's own; one tuned
-        for an earlier encoder no longer fits and is left out."""
+        for an earlier encoder no longer fits and is left out, its minutes kept on the record
+        apart from the weights' own."""
         if not self.paths.state("decoder").is_file():
             return
         decoder = ckpt.split_prefix(ckpt.load_state_file(self.paths.state("decoder")), "vae.")
-        if not self._same_latents(decoder):
-            return
-        self.vae.load_state_dict(decoder)
-        dec_meta = json.loads(self.paths.meta("decoder").read_text())
-        seconds = dec_meta.get("totals", {}).get("decoder_seconds", 0.0)
-        self.totals["decoder_seconds"] = max(self.totals.get("decoder_seconds", 0.0), seconds)
+        fits = self._same_latents(decoder)
+        if fits:
+            self.vae.load_state_dict(decoder)
+        # the decoder stage's record of its own minutes (and of those it retired) is the true one
+        dec = json.loads(self.paths.meta("decoder").read_text()).get("totals", {})
+        tuned, retired = dec.get("decoder_seconds", 0.0), dec.get("retired_decoder_seconds", 0.0)
+        if fits:
+            self.totals["decoder_seconds"] = tuned
+        else:
+            self.totals.pop("decoder_seconds", None)
+            retired += tuned
+        # a max, not a sum: every resume sees the same retired decoder again
+        if retired := max(self.totals.get("retired_decoder_seconds", 0.0), retired):
+            self.totals["retired_decoder_seconds"] = retired
 
     def export(self, step: int | None = None) -> Path:
         bundle = ModelBundle(

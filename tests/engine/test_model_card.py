@@ -113,3 +113,22 @@ def test_a_full_evaluation_heads_the_card_over_a_quick_one_of_the_same_step(
     card = (model / "MODEL_CARD.md").read_text()
     assert "| colour_accuracy | 30.0 % |" in card and "152 held-out clips" in card
     assert "| 400 | - | 25.0 % |" in card and "| 400 (full) | - | 30.0 % |" in card
+
+
+def test_compute_counts_a_retired_decoder_apart_from_the_weights(tiny_model_dir, tmp_path):
+    model = shutil.copytree(tiny_model_dir, tmp_path / "model")
+    cfg = json.loads((model / "config.json").read_text())
+    cfg["training"]["totals"] = {
+        "vae_seconds": 1800.0,
+        "dit_seconds": 3600.0,
+        "decoder_seconds": 600.0,
+        "retired_decoder_seconds": 1200.0,
+        "devices": ["cpu"],
+    }
+    (model / "config.json").write_text(json.dumps(cfg))
+    assert engine_main(["card", "--model", str(model)]) == 0
+    card = (model / "MODEL_CARD.md").read_text()
+    assert (
+        "2.00 hours in all (autoencoder 30 min, transformer 60 min, decoder fine-tuning 10 min, and 20 min on a decoder fine-tuned for an earlier encoder, no longer in these weights)."
+        in card
+    )

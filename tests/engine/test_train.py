@@ -194,6 +194,10 @@ def test_a_retrained_autoencoder_rebases_the_transformer_and_retires_the_old_dec
     for k in (k for k in model if k.startswith("vae.")):  # the export is fp16
         assert torch.equal(model[k], vae[k]), k  # the new autoencoder, decoder included
     assert not all(torch.equal(model[k], tuned[k]) for k in model if k.startswith("vae.enc"))
+    # the retired decoder's minutes stay on the record, apart from the weights' own
+    totals = json.loads((tmp_path / "model" / "config.json").read_text())["training"]["totals"]
+    assert "decoder_seconds" not in totals and totals["retired_decoder_seconds"] > 0
+    retired = totals["retired_decoder_seconds"]
     # a decoder fine-tuned for the old encoder does not resume: it starts again on the new one
     run(again, tmp_path, "decoder", 5, True, "cpu")
     rows = [json.loads(x) for x in (tmp_path / "training_log.jsonl").read_text().splitlines()]
@@ -201,3 +205,10 @@ def test_a_retrained_autoencoder_rebases_the_transformer_and_retires_the_old_dec
     final = load_file(str(tmp_path / "model" / "model.safetensors"))
     assert all(torch.equal(final[k], vae[k]) for k in vae if k.startswith("vae.encoder."))
     assert not all(torch.equal(final[k], vae[k]) for k in vae if k.startswith("vae.decoder."))
+    totals = json.loads((tmp_path / "model" / "config.json").read_text())["training"]["totals"]
+    assert totals["retired_decoder_seconds"] == retired and totals["decoder_seconds"] > 0
+    # and a transformer resumed over the new decoder keeps both records as they are
+    run(again, tmp_path, "dit", 5, True, "cpu")
+    again_totals = json.loads((tmp_path / "model" / "config.json").read_text())["training"]
+    assert again_totals["totals"]["retired_decoder_seconds"] == retired
+    assert again_totals["totals"]["decoder_seconds"] == totals["decoder_seconds"]
