@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine.cli_options import add_sampling_options
+from engine.cli_options import add_eval_options, add_sampling_options
 from engine.request import Cancelled, EngineError, GenerationRequest
 
 INIT_PRESETS = {
@@ -33,10 +33,7 @@ def _add_generate(sub) -> None:
     p.add_argument("--width", type=int)
     p.add_argument("--height", type=int)
     p.add_argument("--fps", type=float)
-    p.add_argument("--steps", type=int)
-    p.add_argument("--sampler", choices=["euler", "multistep"], help="default: the model's")
-    p.add_argument("--guidance", type=float)
-    p.add_argument("--context-guidance", type=float)
+    add_sampling_options(p)
     p.add_argument("--seed", type=int)
     p.add_argument("--image", help="start image (image-to-video)")
     p.add_argument("--reference", action="append", default=[], help="element reference image")
@@ -256,13 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--folder-share", type=float, help="share of steps from --data (default 1: only it)"
     )
     p = sub.add_parser("eval", help="score a model on the story world's held-out set")
-    p.add_argument("--model")
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--out")
-    p.add_argument("--limit", type=int, help="only the first N cases of each kind")
-    add_sampling_options(p)
+    add_eval_options(p)
     p = sub.add_parser("card", help="write a model folder's MODEL_CARD.md from its files")
     p.add_argument("--model")
     p.add_argument("--eval", nargs="*", default=[], help="JSON files of `eval --out`")

@@ -9,3 +9,22 @@ def add_sampling_options(p: argparse.ArgumentParser) -> None:
     """Sampling overrides, so checkpoints with other defaults are compared like for like."""
     p.add_argument("--steps", type=int, help="sampling steps (default: the model's)")
     p.add_argument("--sampler", choices=["euler", "multistep"], help="default: the model's")
+    p.add_argument("--guidance", type=float, help="text guidance scale (default: the model's)")
+    p.add_argument(
+        "--context-guidance",
+        type=float,
+        help="guidance on start image, references and carry-over (default: the model's)",
+    )
+
+
+def add_eval_options(p: argparse.ArgumentParser) -> None:
+    """`python -m engine eval` and `python -m engine.eval` take the same options."""
+    p.add_argument("--model")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out")
+    p.add_argument(
+        "--limit", type=int, help="score only the first N cases of each kind (smoke test)"
+    )
+    add_sampling_options(p)

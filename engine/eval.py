@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.cli_options import add_sampling_options
+from engine.cli_options import add_eval_options
 from engine.data import detector as D
 from engine.data.eval_cases import EvalCase, build_cases, ground_truth_clips, noise_clips
 from engine.data.recognise import recogniser_for
@@ -128,11 +128,10 @@ def generate_clips(
     engine,
     cases: list[EvalCase],
     progress: Callable[[int, int], None] | None = None,
-    steps: int | None = None,
-    sampler: str | None = None,
+    sampling: dict | None = None,
 ):
-    """Generate every case with the engine (its default steps unless given); returns
-    (clips, seconds per clip)."""
+    """Generate every case with the engine (its default sampling unless `sampling` overrides
+    steps, sampler, guidance or context_guidance); returns (clips, seconds per clip)."""
     clips, spent = [], 0.0
     for i, c in enumerate(cases):
         s = c.spec
@@ -146,8 +145,7 @@ def generate_clips(
             image=c.image,
             references=list(c.references),
             previous=c.previous,
-            steps=steps,
-            sampler=sampler,
+            **(sampling or {}),
         )
         t0 = time.perf_counter()
         clip = engine.generate(req)
@@ -225,15 +223,7 @@ def format_table(scores: dict) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m engine eval")
-    p.add_argument("--model")
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--out")
-    p.add_argument(
-        "--limit", type=int, help="score only the first N cases of each kind (smoke test)"
-    )
-    add_sampling_options(p)
+    add_eval_options(p)
     return p
 
 
@@ -257,8 +247,12 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
         if a.json
         else (lambda i, n: print(f"\r{i}/{n} clips", end="", file=sys.stderr, flush=True))
     )
-    steps, sampler = getattr(a, "steps", None), getattr(a, "sampler", None)
-    clips, spc = generate_clips(eng, cases, tick, steps=steps, sampler=sampler)
+    overrides = {
+        k: getattr(a, k, None) for k in ("steps", "sampler", "guidance", "context_guidance")
+    }
+    clips, spc = generate_clips(
+        eng, cases, tick, {k: v for k, v in overrides.items() if v is not None}
+    )
     if tick:
         print(file=sys.stderr)
     scores = score_clips(cases, clips, spc)
@@ -271,8 +265,9 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     training = (getattr(eng, "config", None) or {}).get("training", {})
     scores["dit_samples"] = training.get("totals", {}).get("dit_samples")
     sampling = (getattr(eng, "config", None) or {}).get("sampling", {})
-    scores["steps"] = steps or sampling.get("steps")
-    scores["sampler"] = sampler or sampling.get("sampler", "euler")
+    for key, value in overrides.items():  # what the clips were generated with
+        scores[key] = value if value is not None else sampling.get(key)
+    scores["sampler"] = scores["sampler"] or "euler"
     scores["dit_step"] = (
         (getattr(eng, "config", None) or {}).get("training", {}).get("dit_steps_done")
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from engine.eval import build_cases, ground_truth_clips, noise_clips, score_clips
@@ -100,7 +101,7 @@ def test_a_real_engine_generates_the_cases_and_is_scored(tiny_engine):
 
     cases = first_of_each_kind(build_cases(64, 48, 8.0, 5, quick=True), 1)
     cases = [c for c in cases if c.kind in ("i2v", "story_with", "camera")]
-    clips, seconds = generate_clips(tiny_engine, cases, steps=2)
+    clips, seconds = generate_clips(tiny_engine, cases, sampling={"steps": 2})
     assert [c.shape for c in clips] == [(5, 48, 64, 3)] * len(cases)
     s = score_clips(cases, clips, seconds)
     assert (
@@ -115,6 +116,10 @@ def test_a_real_engine_generates_the_cases_and_is_scored(tiny_engine):
     ceiling = autoencoder_ceiling(tiny_engine, cases)
     assert tuple(ceiling) == CEILING_KEYS
     assert ceiling["i2v_psnr_db"] == pytest.approx(s["i2v_psnr_db"], abs=0.05)
+    # sampling overrides reach the engine
+    unguided, _ = generate_clips(tiny_engine, cases[:1], sampling={"steps": 2, "guidance": 1.0})
+    guided, _ = generate_clips(tiny_engine, cases[:1], sampling={"steps": 2, "guidance": 8.0})
+    assert not np.array_equal(unguided[0], guided[0])
 
 
 def test_eval_cli_writes_one_json_object(tiny_model_dir, tmp_path, capsys):
@@ -132,6 +137,8 @@ def test_eval_cli_writes_one_json_object(tiny_model_dir, tmp_path, capsys):
                 "cpu",
                 "--limit",
                 "1",
+                "--guidance",
+                "2.5",
                 "--out",
                 str(out),
             ]
@@ -141,6 +148,10 @@ def test_eval_cli_writes_one_json_object(tiny_model_dir, tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out)
     assert KEYS <= set(printed) and printed["clips"] == 9  # one case of each kind
     assert printed["autoencoder"]["colour_accuracy"] is not None
+    sampling = json.loads((tiny_model_dir / "config.json").read_text())["sampling"]
+    assert printed["guidance"] == 2.5  # what the clips were generated with, on the record
+    assert printed["steps"] == sampling["steps"]
+    assert printed["context_guidance"] == sampling.get("context_guidance")
     assert json.loads(out.read_text()) == printed
 
 
