@@ -173,7 +173,7 @@ def cmd_train(a) -> int:
     from engine.train import run
     from engine.train_config import TrainConfig
 
-    cfg = TrainConfig.load(Path(a.config))
+    cfg = TrainConfig.load(Path(a.config), a.set)
     if a.data:  # fine-tune or train on the user's own captioned footage
         if not Path(a.data).is_dir():
             raise EngineError(f"data folder not found: {a.data}")
@@ -216,6 +216,16 @@ def cmd_card(a) -> int:
     return 0
 
 
+def cmd_text_pack(a) -> int:
+    from engine.data.captions import caption_vocabulary
+    from engine.models.text import write_pack
+
+    out = write_pack(Path(a.output), caption_vocabulary())
+    size = sum(f.stat().st_size for f in out.iterdir()) / 1e6
+    print(f"wrote {out} ({size:.1f} MB): the prompt encoder for the story world's words")
+    return 0
+
+
 def cmd_serve(a) -> int:
     from engine.serve import main as serve_main
 
@@ -247,7 +257,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true")
     p.add_argument("--device", default="auto")
     p.add_argument("--run-dir")
-    p.add_argument("--init-from", help="start from this model folder's weights")
+    p.add_argument(
+        "--init-from",
+        help="continue this model folder's transformer: its weights, step count and log",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a key of the config (VALUE in JSON), e.g. --set tokens_per_batch=32768",
+    )
     p.add_argument("--data", help="a folder of your own videos/images with .txt captions beside")
     p.add_argument(
         "--folder-share", type=float, help="share of steps from --data (default 1: only it)"
@@ -257,6 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("card", help="write a model folder's MODEL_CARD.md from its files")
     p.add_argument("--model")
     p.add_argument("--eval", nargs="*", default=[], help="JSON files of `eval --out`")
+    p = sub.add_parser(
+        "text-pack",
+        help="the prompt encoder cut down to the story world's words, in fp16, for a machine "
+        "without its package (name the folder in $STORYLOOM_TEXT_ENCODER_DIR)",
+    )
+    p.add_argument("-o", "--output", required=True)
     p = sub.add_parser("serve", help="run the engine's HTTP API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
@@ -274,6 +300,7 @@ COMMANDS = {
     "eval": cmd_eval,
     "serve": cmd_serve,
     "card": cmd_card,
+    "text-pack": cmd_text_pack,
 }
 
 

@@ -94,6 +94,11 @@ class Trainer:
             self.record = bundle.config.get("training", {})
         else:
             self.record = {}
+        # A transformer continued from a model folder goes on from its step count: its log,
+        # learning curve and schedule continue, and no early batch is seen twice.
+        self.init_from = init_from
+        self.init_step = int(self.record.get("dit_steps_done") or 0) if init_from else 0
+        self.warm_from = 0  # the step a fresh optimizer started at, over weights already trained
         self.log_file = self.paths.log.open("a", encoding="utf-8")
         prior = self.record.get("totals", {})
         self.totals = {"dit_samples": 0, "vae_seconds": 0.0, "dit_seconds": 0.0, **prior}
@@ -244,17 +249,9 @@ class Trainer:
     # ----------------------------------------------------------------- stage 2: DiT
     def _text(self):
         if self.text is None:
-            import os
-
             from engine.models.text import MiniLMEncoder
 
-            # A copy of the encoder's files can be named where the package is not installed
-            # (a bare GPU machine); fp16 copies are promoted to fp32.
-            folder = os.environ.get("STORYLOOM_TEXT_ENCODER_DIR")
-            self.text = MiniLMEncoder.load(
-                device=str(self.device), model_dir=Path(folder) if folder else None
-            )
-            self.text.bert.float()
+            self.text = MiniLMEncoder.load(device=str(self.device))
         return self.text
 
     def train_dit(self, minutes: float, resume: bool, stop_at: int | None = None) -> None:
@@ -275,6 +272,14 @@ class Trainer:
         step = (
             self._load_state("dit", [(self.dit, "dit."), (self.ema, "ema.")], opt) if resume else 0
         )
+        if step == 0 and self.init_step:
+            if self.init_step >= cfg.dit_steps:
+                raise EngineError(
+                    f"{self.init_from} is at transformer step {self.init_step} and the config "
+                    f"ends at dit_steps {cfg.dit_steps}: give more (--set dit_steps=N)"
+                )
+            step = self.warm_from = self.init_step
+            self.log(event="init", stage="dit", step=step, model=str(self.init_from))
         val = self._val_batches()
         deadline, last_ckpt = time.time() + minutes * 60, time.time()
         seen, t0, tokens_done = 0, time.time(), 0
@@ -283,6 +288,8 @@ class Trainer:
             self.dit.train()
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, cfg.dit_lr, cfg.warmup, cfg.dit_steps, cfg.min_lr_ratio)
+                if self.warm_from:  # fresh moments over trained weights: warm up again
+                    g["lr"] *= min(1.0, (step - self.warm_from + 1) / max(1, cfg.warmup))
             task, b, prepared = self._data_for(step)
             with torch.autocast(
                 self.device.type, dtype=self.amp_dit, enabled=self.amp_dit is not None
@@ -414,7 +421,13 @@ class Trainer:
         )
         self._clock = now
         ckpt.write_json(
-            self.paths.meta(stage), {"step": step, "optimizer": scalars, "totals": self.totals}
+            self.paths.meta(stage),
+            {
+                "step": step,
+                "optimizer": scalars,
+                "totals": self.totals,
+                "warm_from": self.warm_from,
+            },
         )
         self.log(event="checkpoint", stage=stage, step=step)
 
@@ -431,6 +444,8 @@ class Trainer:
         state = ckpt.load_state_file(path)
         meta = json.loads(self.paths.meta(stage).read_text())
         self.totals.update(meta.get("totals", {}))
+        if stage == "dit":
+            self.warm_from = int(meta.get("warm_from", 0))
         grown: set[str] = set()
         for module, prefix in modules:
             grown |= ckpt.load_growing(module, ckpt.split_prefix(state, prefix))

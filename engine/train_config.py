@@ -108,20 +108,33 @@ class TrainConfig:
     log_every: int = 50
 
     @classmethod
-    def load(cls, path: Path) -> TrainConfig:
+    def load(cls, path: Path, overrides: list[str] | None = None) -> TrainConfig:
+        """The config in `path`; `overrides` are KEY=VALUE strings (VALUE in JSON, or a bare
+        string) that replace its keys, e.g. a bigger batch for a GPU: tokens_per_batch=32768."""
         try:
             raw = json.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise EngineError(f"training config not found: {path}") from None
         except json.JSONDecodeError as e:
             raise EngineError(f"training config {path} is not valid JSON: {e.msg}") from None
+        for item in overrides or []:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise EngineError(f"--set takes KEY=VALUE, got {item!r}")
+            try:
+                raw[key.strip()] = json.loads(value)
+            except json.JSONDecodeError:
+                raw[key.strip()] = value  # a bare string, e.g. sampler=multistep
         unknown = set(raw) - set(cls.__dataclass_fields__)
         if unknown:
             raise EngineError(f"training config {path}: unknown keys {sorted(unknown)}")
-        for key in ("vae_buckets", "dit_buckets"):
-            if key in raw:
-                raw[key] = [Bucket(**b) for b in raw[key]]
-        return cls(**raw)
+        try:
+            for key in ("vae_buckets", "dit_buckets"):
+                if key in raw:
+                    raw[key] = [Bucket(**b) for b in raw[key]]
+            return cls(**raw)
+        except TypeError as e:
+            raise EngineError(f"training config {path}: {e}") from None
 
     def to_dict(self) -> dict:
         return asdict(self)

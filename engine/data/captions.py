@@ -7,6 +7,9 @@ understood the words rather than memorised the sentences.
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import numpy as np
 
 from engine.data.world_spec import SceneSpec
@@ -185,3 +188,17 @@ def describe(spec: SceneSpec, rng: np.random.Generator, heldout: bool = False) -
     if spec.continues and rng.random() < 0.3:
         text = "Then " + text[0].lower() + text[1:]
     return text[0].upper() + text[1:]
+
+
+def caption_vocabulary() -> list[str]:
+    """Every piece of text a caption is built from: the string literals of this module (word
+    lists, templates and the phrases inside the functions above), read from its source so that a
+    word added anywhere here is included. For cutting a prompt encoder down to the world."""
+    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    return sorted(
+        {
+            n.value
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        }
+    )

