@@ -73,12 +73,14 @@ def _log_rows(log: Path) -> list[dict]:
 
 
 def _curve(rows: list[dict]) -> list[tuple[int, float]]:
-    """(step, EMA validation loss) from the training log's validation rows."""
-    return [
-        (int(r["step"]), float(r["val_loss"]))
+    """(step, EMA validation loss) from the training log's validation rows; a step validated
+    twice (a run ended and resumed there) counts once, with its latest value."""
+    curve = {
+        int(r["step"]): float(r["val_loss"])
         for r in rows
         if r.get("stage") == "dit" and r.get("event") == "val"
-    ]
+    }
+    return sorted(curve.items())
 
 
 def _rebases(rows: list[dict]) -> list[tuple[int, int]]:

@@ -14,7 +14,7 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
     log.write_text(
         "\n".join(
             json.dumps({"event": "val", "stage": "dit", "step": s, "val_loss": v})
-            for s, v in ((100, 0.9), (200, 0.7), (300, 0.61))
+            for s, v in ((100, 0.9), (200, 0.7), (300, 0.62), (300, 0.61))
         )
     )
     early = {
@@ -50,6 +50,7 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
     assert "| 100 | 1,500 | 50.0 % | 20.0 % | - |" in card  # step, clips seen, scores
     assert "| 300 | 4,500 | 95.0 % | 60.0 % |" in card
     assert "| 300 | 0.6100 |" in card  # validation curve from the log
+    assert "0.6200" not in card  # a step validated twice counts once, with its latest value
     assert "80.0 % with carry-over/references against 40.0 % without" in card
     assert "Falls short on: shape_accuracy" in card
 
