@@ -49,19 +49,27 @@ def losses(log_path, stage="dit"):
     }
 
 
+def assert_dit_resumes_exactly(cfg, a, stop_at: int) -> dict[int, float]:
+    """Run the transformer stage of run folder `a` to the end, and of a copy of it interrupted
+    at `stop_at` and resumed by a new Trainer: the steps after the interruption have the same
+    losses. Returns the uninterrupted run's {step: loss}."""
+    b = a.with_name(a.name + "-interrupted")
+    shutil.copytree(a, b)
+    run(cfg, a, "dit", 5, True, "cpu")
+    run(cfg, b, "dit", 5, True, "cpu", stop_at=stop_at)
+    run(cfg, b, "dit", 5, True, "cpu")
+    la, lb = losses(a / "training_log.jsonl"), losses(b / "training_log.jsonl")
+    assert sorted(la) == list(range(1, cfg.dit_steps + 1))
+    for step in range(stop_at + 1, cfg.dit_steps + 1):
+        assert lb[step] == pytest.approx(la[step], rel=1e-5, abs=1e-6)
+    return la
+
+
 def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path):
     cfg = tiny_config(replay_ratio=1, replay_size=2)
     a = tmp_path / "a"
     run(cfg, a, "vae", 5, False, "cpu")
-    b = tmp_path / "b"
-    shutil.copytree(a, b)
-    run(cfg, a, "dit", 5, True, "cpu")  # uninterrupted: 8 steps
-    run(cfg, b, "dit", 5, True, "cpu", stop_at=4)  # interrupted after 4 ...
-    run(cfg, b, "dit", 5, True, "cpu")  # ... and resumed in a new process-like Trainer
-    la, lb = losses(a / "training_log.jsonl"), losses(b / "training_log.jsonl")
-    assert sorted(la) == list(range(1, 9))
-    for step in range(5, 9):
-        assert lb[step] == pytest.approx(la[step], rel=1e-5, abs=1e-6)
+    assert_dit_resumes_exactly(cfg, a, stop_at=4)  # 8 steps, interrupted after 4
     model = json.loads((a / "model" / "config.json").read_text())
     assert (
         model["training"]["dit_steps_done"] == 8 and (a / "model" / "model.safetensors").is_file()
@@ -239,13 +247,7 @@ def test_a_model_folder_continues_from_its_step_with_its_log_and_a_new_warm_up(t
         want = lr_at(step - 1, cfg.dit_lr, 3, cfg.dit_steps, cfg.min_lr_ratio) * ramp
         assert steps[step]["lr"] == pytest.approx(want)
     # and it resumes exactly, warm-up included, like any run
-    copy = tmp_path / "copy"
-    shutil.copytree(more, copy)
-    run(cfg, more, "dit", 5, True, "cpu")
-    run(cfg, copy, "dit", 5, True, "cpu", stop_at=7)
-    run(cfg, copy, "dit", 5, True, "cpu")
-    la, lb = losses(more / "training_log.jsonl"), losses(copy / "training_log.jsonl")
-    assert sorted(la) == list(range(1, 9)) and lb[8] == pytest.approx(la[8], rel=1e-5, abs=1e-6)
+    assert_dit_resumes_exactly(cfg, more, stop_at=7)
     model = json.loads((more / "model" / "config.json").read_text())
     assert model["training"]["dit_steps_done"] == 8
     first = load_file(str(shipped / "model.safetensors"))
