@@ -157,7 +157,8 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
         f"- Transformer steps done: {tr.get('dit_steps_done')}; clips seen: "
         f"{totals.get('dit_samples', 0):,}.",
         "- Continue it: `python -m engine train --config train_config.json --stage dit "
-        "--init-from resources/models/storyloom-tiny --device cuda` (appends to this log).",
+        "--init-from resources/models/storyloom-tiny --device cuda --set dit_steps=N` "
+        "(goes on from its step count and appends to this log; `docs/gpu_training.md`).",
         "",
     ]
     if evals:
@@ -168,7 +169,10 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
             f"`python -m engine eval{' --quick' if s.get('quick') else ''}"
             f"{' --limit ' + str(s['limit']) if s.get('limit') else ''}"
             f"{' --steps ' + str(s['steps']) if s.get('steps') else ''}"
-            f"{' --sampler ' + s['sampler'] if s.get('sampler') else ''} --json` on "
+            f"{' --sampler ' + s['sampler'] if s.get('sampler') else ''}"
+            f"{' --guidance ' + str(s['guidance']) if s.get('guidance') is not None else ''}"
+            f"{' --context-guidance ' + str(s['context_guidance']) if s.get('context_guidance') is not None else ''}"
+            " --json` on "
             f"{s.get('device', '?')}, {s.get('clips', '?')} held-out clips ({s.get('size', '')}), "
             f"transformer step {latest.step}.",
             "",
@@ -200,6 +204,8 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
                 "limit",
                 "steps",
                 "sampler",
+                "guidance",
+                "context_guidance",
             ):
                 continue
             ceiling = f" {_fmt(k, ae[k]) if k in ae else ''} |" if ae else ""

@@ -35,6 +35,8 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
         "device": "cpu",
         "clips": 38,
         "quick": True,
+        "guidance": 4.0,
+        "context_guidance": 1.0,
         "dit_step": 300,
         "dit_samples": 4500,
     }
@@ -53,6 +55,8 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
     assert "0.6200" not in card  # a step validated twice counts once, with its latest value
     assert "80.0 % with carry-over/references against 40.0 % without" in card
     assert "Falls short on: shape_accuracy" in card
+    assert "--guidance 4.0 --context-guidance 1.0 --json`" in card  # how, not a score row
+    assert "| guidance |" not in card
 
 
 def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, tmp_path):
