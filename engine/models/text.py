@@ -150,8 +150,10 @@ def write_pack(out_dir: Path, texts: list[str], source: Path | None = None) -> P
     about a quarter of the package's 88 MB, so it can travel with the code to a machine without
     the package. The rows it keeps are the package's own, so their states match to fp16
     precision; a prompt with other words is refused when encoded, never silently wrong."""
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import load_file
     from tokenizers import Tokenizer
+
+    from engine.checkpoint import atomic_save_tensors
 
     src = encoder_dir(source)
     tokenizer = Tokenizer.from_file(str(src / "tokenizer.json"))
@@ -162,17 +164,16 @@ def write_pack(out_dir: Path, texts: list[str], source: Path | None = None) -> P
     raw = json.loads((src / "config.json").read_text())
     cfg = BertConfig(**{k: raw[k] for k in BertConfig.__dataclass_fields__ if k in raw})
     weights = load_file(src / "model.safetensors")
-    word = _hf_names(cfg)["word.weight"]
-    kept = {k: weights[k].half().contiguous() for k in _hf_names(cfg).values()}
-    kept[word] = weights[word][rows.long()].half().contiguous()
+    names = _hf_names(cfg)
+    kept = {k: weights[k].half() for k in names.values()}
+    kept[names["word.weight"]] = weights[names["word.weight"]][rows.long()].half()
     kept[WORD_ROWS] = rows
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in ("config.json", "tokenizer.json"):
         (out_dir / name).write_bytes((src / name).read_bytes())
-    tmp = out_dir / "model.safetensors.partial"
-    save_file(kept, str(tmp))
-    tmp.replace(out_dir / "model.safetensors")  # the folder loads only once it is whole
+    # written last and atomically: the folder loads only once it is whole
+    atomic_save_tensors(out_dir / "model.safetensors", kept)
     return out_dir
 
 
