@@ -45,7 +45,8 @@ def resolve_token(host: str, given: str | None) -> tuple[str, bool]:
         raise EngineError(
             f"refusing to listen on {host} (not loopback) without an explicit --token"
         )
-    return secrets.token_urlsafe(24), True
+    # hex: never starts with "-", which a command line (storyloom generate --token T) reads as an option
+    return secrets.token_hex(24), True
 
 
 def watch_parent(pid: int, every: float = 2.0) -> None:

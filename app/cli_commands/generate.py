@@ -32,7 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     which.add_argument("--missing", action="store_true", help="scenes without a take (the default)")
     p.add_argument("--takes", type=int, default=1, metavar="N", help="takes per scene (default 1)")
     p.add_argument("--engine", metavar="URL", help="a running engine (python -m engine serve)")
-    p.add_argument("--token", help=f"the engine's token (or ${TOKEN_ENV})")
+    p.add_argument(
+        "--token", help=f"the engine's token (or ${TOKEN_ENV}; write --token=T if T starts with -)"
+    )
     p.add_argument("--model", metavar="DIR", help="model folder for the local engine")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (local engine)")
     p.set_defaults(func=run)

@@ -115,7 +115,7 @@ class LocalEngine:
         raise last
 
     def _start(self) -> EngineClient:
-        port, token = free_port(), secrets.token_urlsafe(24)
+        port, token = free_port(), secrets.token_hex(24)  # hex: never starts with "-"
         cmd = engine_command(self.python)
         cmd += ["serve", "--host", "127.0.0.1", "--port", str(port)]
         cmd += ["--device", self.device]

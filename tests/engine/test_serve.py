@@ -156,6 +156,8 @@ def test_token_rules_loopback_only_without_a_token(monkeypatch, capsys):
     )
     token, generated = resolve_token("127.0.0.1", None)
     assert generated and len(token) >= 24 and token != resolve_token("127.0.0.1", None)[0]
+    # a generated token is pasted into `storyloom generate --token T`; one starting with "-" reads as an option
+    assert not any(resolve_token("127.0.0.1", None)[0].startswith("-") for _ in range(300))
     assert resolve_token("0.0.0.0", "a-long-enough-token") == ("a-long-enough-token", False)
     assert engine_main(["serve", "--host", "0.0.0.0", "--port", "9"]) == 2
     assert "without an explicit --token" in capsys.readouterr().err
