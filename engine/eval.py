@@ -50,6 +50,14 @@ def _consistency(case: EvalCase, clip: np.ndarray) -> float:
     return float(np.mean([D.identity_similarity(D.object_crop(clip[i], colour), ref) for i in idx]))
 
 
+def _later_error(case: EvalCase, clip: np.ndarray) -> float:
+    """Mean absolute error (levels) of the frames after the first against the ground truth.
+    Frame 0 of an image-to-video clip is the start image itself; the later frames show whether
+    the model learned to carry on from it."""
+    truth = render_uint8(case.spec)
+    return float(np.abs(clip[1:].astype(np.float32) - truth[1:].astype(np.float32)).mean())
+
+
 def score_clips(
     cases: list[EvalCase], clips: list[np.ndarray], seconds_per_clip: float | None = None
 ) -> dict:
@@ -86,7 +94,10 @@ def score_clips(
                 add("paraphrase_accuracy", np.mean(checks))
             if k == "i2v":
                 add("i2v_psnr_db", D.psnr(clip[0], case.image))
+                add("i2v_later_error", _later_error(case, clip))
             add("flicker", D.flicker(clip))
+        elif k == "i2v_without":  # the same prompt and seed as its i2v twin, no start image
+            add("i2v_later_error_without", _later_error(case, clip))
         elif k == "bounce":
             add("bounce_accuracy", D.bounces(clip, spec.fps, spec.looks[0].colour))
         elif k == "camera":
@@ -113,12 +124,17 @@ def score_clips(
         "paraphrase_direction_accuracy",
         "i2v_psnr_db",
         "i2v_direction_accuracy",
+        "i2v_later_error",
+        "i2v_later_error_without",
         "consistency_with_context",
         "consistency_without_context",
         "consistency_ground_truth",
         "flicker",
     ]
     out = {key: _mean(m.get(key, [])) for key in keys}
+    # How much closer the start image brings the later frames to the truth: 1 = it does not help.
+    with_, without = out["i2v_later_error"], out["i2v_later_error_without"]
+    out["i2v_follow"] = without / with_ if with_ and without is not None else None
     out["seconds_per_clip"] = seconds_per_clip
     out["clips"] = len(clips)
     return out
@@ -211,8 +227,10 @@ def format_table(scores: dict) -> str:
             txt = f"{100 * v:6.1f} %"
         elif k == "i2v_psnr_db":
             txt = f"{v:6.2f} dB"
-        elif k == "flicker":
+        elif k == "flicker" or k.startswith("i2v_later_error"):
             txt = f"{v:6.2f} levels"
+        elif k == "i2v_follow":
+            txt = f"{v:6.2f} x"
         elif k == "seconds_per_clip":
             txt = f"{v:6.2f} s"
         else:

@@ -45,6 +45,10 @@ def _fmt(key: str, v) -> str:
         return f"{v:.2f} s"
     if key == "flicker":
         return f"{v:.2f}"
+    if key.startswith("i2v_later_error"):
+        return f"{v:.1f} levels"
+    if key == "i2v_follow":
+        return f"{v:.2f}x"
     return str(v)
 
 
@@ -219,6 +223,7 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
                 "direction_accuracy",
                 "camera_accuracy",
                 "i2v_psnr_db",
+                "i2v_follow",
                 "flicker",
             ]
             lines += [
@@ -275,6 +280,15 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
             lines.append(
                 f"- Scene consistency: {_fmt('consistency', w)} with carry-over/references against "
                 f"{_fmt('consistency', wo)} without (ground truth {_fmt('consistency', s.get('consistency_ground_truth'))})."
+            )
+        follow = s.get("i2v_follow")
+        if follow is not None:
+            lines.append(
+                f"- Start image: the frames after the first differ from the truth by "
+                f"{_fmt('i2v_later_error', s.get('i2v_later_error'))} with it against "
+                f"{_fmt('i2v_later_error', s.get('i2v_later_error_without'))} without "
+                f"(the same prompt and seed): {follow:.2f}x closer "
+                "(1.00x would mean the model ignores it)."
             )
         if s.get("i2v_psnr_db") is not None:
             lines.append(

@@ -16,14 +16,15 @@ from engine.data.world_sample import next_scene, sample_scene
 from engine.data.world_spec import SceneSpec, reference_spec
 
 SEED_BASE = 7_000_000_000  # far from any training seed
-# kind -> (quick count, full count). The quick set (14 clips) is a smoke test that runs in
-# about two minutes on a 2-core CPU; the full set (152 clips) is what scores a model.
+# kind -> (quick count, full count). The quick set (15 clips) is a smoke test that runs in
+# about two minutes on a 2-core CPU; the full set (164 clips) is what scores a model. Each story
+# and each image-to-video case also makes a twin without its context, to measure what it adds.
 COUNTS = {
     "still": (2, 24),
     "motion": (3, 32),
     "bounce": (1, 12),
     "camera": (2, 24),
-    "i2v": (1, 12),
+    "i2v": (1, 12),  # each makes two cases: with and without the start image
     "paraphrase": (2, 16),
     "story": (1, 12),  # each makes two cases: with and without context
     "two_objects": (1, 8),
@@ -33,7 +34,7 @@ COUNTS = {
 @dataclass
 class EvalCase:
     name: str
-    kind: str  # still | motion | bounce | camera | i2v | paraphrase | story_with | story_without | two_objects
+    kind: str  # still | motion | bounce | camera | i2v | i2v_without | paraphrase | story_with | story_without | two_objects
     spec: SceneSpec  # the ground truth of the clip asked for
     seed: int
     image: np.ndarray | None = None  # start image (H, W, 3) uint8
@@ -107,6 +108,7 @@ def build_cases(
                     replace(s, frames=1, tracks=s.tracks[:, :1], camera_track=s.camera_track[:1])
                 )
                 cases.append(EvalCase(name, kind, s, seed, image=first[0]))
+                cases.append(EvalCase(f"{name}-without", "i2v_without", s, seed))
             elif kind == "two_objects":
                 s = _scene(
                     rng,

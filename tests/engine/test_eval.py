@@ -18,6 +18,7 @@ KEYS = {
     "bounce_accuracy",
     "paraphrase_accuracy",
     "i2v_psnr_db",
+    "i2v_follow",
     "consistency_with_context",
     "consistency_without_context",
     "consistency_ground_truth",
@@ -59,12 +60,16 @@ def test_the_sets_are_fixed_and_cover_every_kind(quick):
         "bounce",
         "camera",
         "i2v",
+        "i2v_without",
         "paraphrase",
         "story_with",
         "story_without",
         "two_objects",
     }
     assert all(c.image is not None for c in cases if c.kind == "i2v")
+    twins = [c for c in cases if c.kind == "i2v_without"]
+    assert [c.spec for c in twins] == [c.spec for c in cases if c.kind == "i2v"]
+    assert all(c.image is None for c in twins)
     assert all(c.previous is not None and c.references for c in cases if c.kind == "story_with")
     assert all(c.previous is None and not c.references for c in cases if c.kind == "story_without")
 
@@ -78,6 +83,26 @@ def test_ground_truth_scores_near_perfect(cases):
     assert s["flicker"] < 0.5
     assert s["consistency_ground_truth"] >= 0.7
     assert s["consistency_with_context"] == pytest.approx(s["consistency_ground_truth"])
+
+
+def test_the_start_image_score_measures_what_the_image_adds(cases):
+    truth = ground_truth_clips(cases)
+    noise = noise_clips(cases)
+    s = score_clips(cases, truth)
+    assert s["i2v_later_error"] == 0 and s["i2v_later_error_without"] == 0
+    assert s["i2v_follow"] is None  # nothing to improve on
+    # the truth with the image and noise without: the image brings the clip far closer
+    mixed = [
+        n if c.kind == "i2v_without" else t for c, t, n in zip(cases, truth, noise, strict=True)
+    ]
+    assert score_clips(cases, mixed)["i2v_follow"] is None  # a perfect clip: no ratio
+    near = [
+        n if c.kind == "i2v_without" else np.clip(t.astype(int) + 8, 0, 255).astype(np.uint8)
+        for c, t, n in zip(cases, truth, noise, strict=True)
+    ]
+    assert score_clips(cases, near)["i2v_follow"] > 5
+    # noise either way: the image makes no difference
+    assert score_clips(cases, noise)["i2v_follow"] == pytest.approx(1.0, abs=0.05)
 
 
 def test_random_noise_scores_near_chance(cases):
@@ -146,7 +171,7 @@ def test_eval_cli_writes_one_json_object(tiny_model_dir, tmp_path, capsys):
         == 0
     )
     printed = json.loads(capsys.readouterr().out)
-    assert KEYS <= set(printed) and printed["clips"] == 9  # one case of each kind
+    assert KEYS <= set(printed) and printed["clips"] == 10  # one case of each kind
     assert printed["autoencoder"]["colour_accuracy"] is not None
     sampling = json.loads((tiny_model_dir / "config.json").read_text())["sampling"]
     assert printed["guidance"] == 2.5  # what the clips were generated with, on the record

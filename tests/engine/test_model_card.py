@@ -32,6 +32,9 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
         "consistency_with_context": 0.8,
         "consistency_without_context": 0.4,
         "consistency_ground_truth": 0.9,
+        "i2v_later_error": 10.0,
+        "i2v_later_error_without": 25.0,
+        "i2v_follow": 2.5,
         "device": "cpu",
         "clips": 38,
         "quick": True,
@@ -54,6 +57,8 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
     assert "| 300 | 0.6100 |" in card  # validation curve from the log
     assert "0.6200" not in card  # a step validated twice counts once, with its latest value
     assert "80.0 % with carry-over/references against 40.0 % without" in card
+    assert "10.0 levels with it against 25.0 levels without (the same prompt and seed): 2.50x" in card
+    assert "| i2v_follow | 2.50x |" in card
     assert "Falls short on: shape_accuracy" in card
     assert "--guidance 4.0 --context-guidance 1.0 --json`" in card  # how, not a score row
     assert "| guidance |" not in card
