@@ -305,9 +305,19 @@ class Engine:
         patch = self.dit.config.patch
         shape = noise.shape  # (1, C, t, h, w)
         grid = (shape[2] // patch[0], shape[3] // patch[1], shape[4] // patch[2])
-        has_ctx = ctx.previous is not None or bool(ctx.references)
-        bare = Context(start=ctx.start)  # start image stays in every branch
+        has_ctx = ctx.start is not None or ctx.previous is not None or bool(ctx.references)
         use_bare = has_ctx and abs(g_ctx - 1.0) > 1e-6
+        eps0 = noise[:, :, :1]  # frame 0's noise, for the branch that is not given the start
+
+        def bare_input(z: torch.Tensor, sigma: float) -> torch.Tensor:
+            """The clip as the context-free branch sees it: without a start image, frame 0 is
+            noisy at the current level like every other frame (as in text-to-video training)."""
+            if ctx.start is None:
+                return z
+            zb = z.clone()
+            zb[:, :, :1] = (1 - sigma) * ctx.start + sigma * eps0
+            return zb
+
         use_uncond = abs(g_text - 1.0) > 1e-6
 
         def run(z, sigma, context: Context, rows: list[int]):
@@ -327,7 +337,8 @@ class Engine:
             else:
                 v_full = v_ctx = run(z, sigma, ctx, [0])
             if use_bare:
-                v = guided(run(z, sigma, bare, [1]), v_ctx, v_full, g_text, g_ctx)
+                v_bare = run(bare_input(z, sigma), sigma, Context(), [1])
+                v = guided(v_bare, v_ctx, v_full, g_text, g_ctx)
             else:
                 v = v_ctx + g_text * (v_full - v_ctx) if use_uncond else v_full
             if ctx.start is not None:

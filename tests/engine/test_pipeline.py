@@ -142,6 +142,10 @@ def test_start_image_is_the_first_frame(tiny_engine):
 
     assert err(with_img.frames[0]) < err(without.frames[0])
     assert with_img.recipe["start_image"] is True
+    # context guidance reaches the start image too (against a branch with frame 0 left to noise)
+    guided = tiny_engine.generate(req(image=image, context_guidance=3.0))
+    assert np.array_equal(guided.frames[0], with_img.frames[0])  # still given, not generated
+    assert not np.array_equal(guided.frames[1:], with_img.frames[1:])
 
 
 def test_reference_and_previous_change_the_output(tiny_engine):
