@@ -57,7 +57,9 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
     assert "| 300 | 0.6100 |" in card  # validation curve from the log
     assert "0.6200" not in card  # a step validated twice counts once, with its latest value
     assert "80.0 % with carry-over/references against 40.0 % without" in card
-    assert "10.0 levels with it against 25.0 levels without (the same prompt and seed): 2.50x" in card
+    assert (
+        "10.0 levels with it against 25.0 levels without (the same prompt and seed): 2.50x" in card
+    )
     assert "| i2v_follow | 2.50x |" in card
     assert "Falls short on: shape_accuracy" in card
     assert "--guidance 4.0 --context-guidance 1.0 --json`" in card  # how, not a score row
