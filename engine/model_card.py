@@ -100,6 +100,16 @@ def _object_weight(model_dir: Path) -> float:
         return 0.0
 
 
+def _other_guidance(scores: dict, headline: dict) -> str:
+    """A learning-curve row sampled with other guidance than the headline says so."""
+    diff = [
+        f"{k.replace('_', ' ')} {scores[k]}"
+        for k in ("guidance", "context_guidance")
+        if scores.get(k) is not None and scores.get(k) != headline.get(k)
+    ]
+    return f" ({', '.join(diff)})" if diff else ""
+
+
 def _headline(evals: list[EvalRun]) -> EvalRun:
     """The latest checkpoint's evaluation; of two at the same step, the full one."""
     return max(evals, key=lambda e: (e.step or 0, not e.scores.get("quick")))
@@ -239,7 +249,8 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
             for e in sorted(evals, key=lambda e: (e.step or 0, not e.scores.get("quick"))):
                 seen = e.scores.get("dit_samples")
                 lines.append(
-                    f"| {e.step}{'' if e.scores.get('quick', True) else ' (full)'} | "
+                    f"| {e.step}{'' if e.scores.get('quick', True) else ' (full)'}"
+                    f"{_other_guidance(e.scores, s)} | "
                     f"{f'{seen:,}' if seen else '-'} | "
                     + " | ".join(_fmt(k, e.scores.get(k)) for k in keys)
                     + " |"

@@ -23,6 +23,7 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
         "i2v_psnr_db": 20.0,
         "dit_step": 100,
         "dit_samples": 1500,
+        "context_guidance": 1.0,
     }
     late = {
         "colour_accuracy": 0.95,
@@ -39,7 +40,7 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
         "clips": 38,
         "quick": True,
         "guidance": 4.0,
-        "context_guidance": 1.0,
+        "context_guidance": 2.0,
         "dit_step": 300,
         "dit_samples": 4500,
     }
@@ -52,7 +53,8 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
     assert "| colour_accuracy | 95.0 % | met (goal >= 90.0 %) |" in card
     assert "| shape_accuracy | 60.0 % | short by 25.0 % (goal >= 85.0 %) |" in card
     assert "| seconds_per_clip | 7.50 s | met (goal <= 20.00 s) |" in card
-    assert "| 100 | 1,500 | 50.0 % | 20.0 % | - |" in card  # step, clips seen, scores
+    # step (sampled with other guidance than the headline), clips seen, scores
+    assert "| 100 (context guidance 1.0) | 1,500 | 50.0 % | 20.0 % | - |" in card
     assert "| 300 | 4,500 | 95.0 % | 60.0 % |" in card
     assert "| 300 | 0.6100 |" in card  # validation curve from the log
     assert "0.6200" not in card  # a step validated twice counts once, with its latest value
@@ -62,7 +64,7 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
     )
     assert "| i2v_follow | 2.50x |" in card
     assert "Falls short on: shape_accuracy" in card
-    assert "--guidance 4.0 --context-guidance 1.0 --json`" in card  # how, not a score row
+    assert "--guidance 4.0 --context-guidance 2.0 --json`" in card  # how, not a score row
     assert "| guidance |" not in card
 
 
