@@ -27,4 +27,14 @@ def add_eval_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--limit", type=int, help="score only the first N cases of each kind (smoke test)"
     )
+    p.add_argument(
+        "--save-clips",
+        metavar="DIR",
+        help="keep the generated clips (lossless) and a contact sheet of them in DIR",
+    )
+    p.add_argument(
+        "--clips",
+        metavar="DIR",
+        help="score the clips an earlier --save-clips kept in DIR instead of generating",
+    )
     add_sampling_options(p)

@@ -20,6 +20,7 @@ from engine.data import detector as D
 from engine.data.eval_cases import EvalCase, build_cases, ground_truth_clips, noise_clips
 from engine.data.recognise import recogniser_for
 from engine.data.world_render import render_uint8
+from engine.eval_clips import load_clips, save_clips, write_contact_sheet
 from engine.request import EngineError, GenerationRequest
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "score_clips",
     "generate_clips",
 ]
+SAMPLING_KEYS = ("steps", "sampler", "guidance", "context_guidance")
 SINGLE = (
     "still",
     "motion",
@@ -265,12 +267,39 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
         if a.json
         else (lambda i, n: print(f"\r{i}/{n} clips", end="", file=sys.stderr, flush=True))
     )
-    overrides = {
-        k: getattr(a, k, None) for k in ("steps", "sampler", "guidance", "context_guidance")
+    config = getattr(eng, "config", None) or {}
+    overrides = {k: getattr(a, k, None) for k in SAMPLING_KEYS}
+    # what the clips are generated with: the model's sampling where not overridden
+    used = {
+        k: v if v is not None else config.get("sampling", {}).get(k) for k, v in overrides.items()
     }
-    clips, spc = generate_clips(
-        eng, cases, tick, {k: v for k, v in overrides.items() if v is not None}
-    )
+    used["sampler"] = used["sampler"] or "euler"
+    names = [c.name for c in cases]
+    try:
+        if getattr(a, "clips", None):
+            clips, meta = load_clips(a.clips, names)
+            if meta.get("weights_sha256") != config.get("weights_sha256"):
+                raise EngineError(
+                    f"the clips in {a.clips} were made by {meta.get('model')}, not by this model"
+                )
+            spc, used = meta.get("seconds_per_clip"), {k: meta.get(k) for k in SAMPLING_KEYS}
+        else:
+            clips, spc = generate_clips(
+                eng, cases, tick, {k: v for k, v in overrides.items() if v is not None}
+            )
+            if getattr(a, "save_clips", None):
+                meta = {
+                    **used,
+                    "seconds_per_clip": spc,
+                    "model": str(getattr(eng, "model_dir", a.model)),
+                    "weights_sha256": config.get("weights_sha256"),
+                }
+                save_clips(a.save_clips, names, clips, meta)
+                truths = ground_truth_clips(cases)
+                write_contact_sheet(a.save_clips, names, [c.kind for c in cases], clips, truths)
+    except (EngineError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if tick:
         print(file=sys.stderr)
     scores = score_clips(cases, clips, spc)
@@ -280,15 +309,10 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     scores["size"] = f"{w}x{h}@{fps:g}fps, {frames} frames"
     scores["quick"] = bool(getattr(a, "quick", False))
     scores["limit"] = getattr(a, "limit", None)
-    training = (getattr(eng, "config", None) or {}).get("training", {})
+    training = config.get("training", {})
     scores["dit_samples"] = training.get("totals", {}).get("dit_samples")
-    sampling = (getattr(eng, "config", None) or {}).get("sampling", {})
-    for key, value in overrides.items():  # what the clips were generated with
-        scores[key] = value if value is not None else sampling.get(key)
-    scores["sampler"] = scores["sampler"] or "euler"
-    scores["dit_step"] = (
-        (getattr(eng, "config", None) or {}).get("training", {}).get("dit_steps_done")
-    )
+    scores.update(used)
+    scores["dit_step"] = training.get("dit_steps_done")
     if getattr(a, "out", None):
         Path(a.out).write_text(json.dumps(scores, indent=2))
     print(json.dumps(scores) if a.json else format_table(scores))

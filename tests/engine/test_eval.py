@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from engine.eval import build_cases, ground_truth_clips, noise_clips, score_clips
+from engine.media_io import read_image
 
 KEYS = {
     "colour_accuracy",
@@ -178,6 +179,43 @@ def test_eval_cli_writes_one_json_object(tiny_model_dir, tmp_path, capsys):
     assert printed["steps"] == sampling["steps"]
     assert printed["context_guidance"] == sampling.get("context_guidance")
     assert json.loads(out.read_text()) == printed
+
+
+def test_saved_clips_score_the_same_without_generating(tiny_model_dir, tmp_path, capsys):
+    from engine.eval import main
+    from engine.eval_clips import SHEET
+
+    common = ["--model", str(tiny_model_dir), "--quick", "--json", "--device", "cpu"]
+    kept = tmp_path / "kept"
+    args = [*common, "--limit", "1", "--steps", "2", "--guidance", "2.5"]
+    assert main([*args, "--save-clips", str(kept)]) == 0
+    first = json.loads(capsys.readouterr().out)
+    sheet = read_image(kept / SHEET)
+    assert sheet.shape[0] > 10 * 48 and sheet.shape[1] > 6 * 64  # a row per kind, 6 frames each
+    # scored again from the kept clips: the same scores and the sampling they were made with
+    assert main([*common, "--limit", "1", "--clips", str(kept)]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again == first and again["steps"] == 2 and again["guidance"] == 2.5
+    # a set the clips were not made for is refused in one line, and so is another model's clips
+    assert main([*common, "--clips", str(kept)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "--limit" in err and "\n" not in err
+    meta = json.loads((kept / "clips.json").read_text())
+    (kept / "clips.json").write_text(json.dumps({**meta, "weights_sha256": "0" * 64}))
+    assert main([*common, "--limit", "1", "--clips", str(kept)]) == 2
+    assert "not by this model" in capsys.readouterr().err
+
+
+def test_saved_clips_round_trip_losslessly(cases, tmp_path):
+    from engine.eval_clips import load_clips, save_clips
+
+    truth = ground_truth_clips(cases[:3])
+    names = [c.name for c in cases[:3]]
+    save_clips(tmp_path, names, truth, {"steps": 12})
+    back, meta = load_clips(tmp_path, names[::-1])
+    assert all(np.array_equal(a, b) for a, b in zip(back, truth[::-1], strict=True))
+    assert meta["steps"] == 12 and meta["cases"] == names
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clips.json", "clips.npz"]
 
 
 def test_eval_cli_reports_a_missing_model_in_one_line(tmp_path, capsys):
