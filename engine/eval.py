@@ -313,6 +313,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     scores["dit_samples"] = training.get("totals", {}).get("dit_samples")
     scores.update(used)
     scores["dit_step"] = training.get("dit_steps_done")
+    scores["detector"] = D.VERSION  # scores of different detector versions do not compare
     if getattr(a, "out", None):
         Path(a.out).write_text(json.dumps(scores, indent=2))
     print(json.dumps(scores) if a.json else format_table(scores))

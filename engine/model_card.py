@@ -100,13 +100,16 @@ def _object_weight(model_dir: Path) -> float:
         return 0.0
 
 
-def _other_guidance(scores: dict, headline: dict) -> str:
-    """A learning-curve row sampled with other guidance than the headline says so."""
+def _unlike_headline(scores: dict, headline: dict) -> str:
+    """A learning-curve row sampled with other guidance than the headline, or scored by another
+    version of the detector (evaluations before there were versions are version 1), says so."""
     diff = [
         f"{k.replace('_', ' ')} {scores[k]}"
         for k in ("guidance", "context_guidance")
         if scores.get(k) is not None and scores.get(k) != headline.get(k)
     ]
+    if scores.get("detector", 1) != headline.get("detector", 1):
+        diff.append(f"detector {scores.get('detector', 1)}")
     return f" ({', '.join(diff)})" if diff else ""
 
 
@@ -220,6 +223,7 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
                 "sampler",
                 "guidance",
                 "context_guidance",
+                "detector",
             ):
                 continue
             ceiling = f" {_fmt(k, ae[k]) if k in ae else ''} |" if ae else ""
@@ -250,7 +254,7 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
                 seen = e.scores.get("dit_samples")
                 lines.append(
                     f"| {e.step}{'' if e.scores.get('quick', True) else ' (full)'}"
-                    f"{_other_guidance(e.scores, s)} | "
+                    f"{_unlike_headline(e.scores, s)} | "
                     f"{f'{seen:,}' if seen else '-'} | "
                     + " | ".join(_fmt(k, e.scores.get(k)) for k in keys)
                     + " |"

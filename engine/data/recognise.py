@@ -1,5 +1,6 @@
 """Shape and background recognition: nearest neighbours over analytic features, fitted on a few
-world renders at the clip size when a `Recogniser` is built (deterministic, well under a second)."""
+world renders at the clip size, and softened copies of them, when a `Recogniser` is built
+(deterministic, a few seconds)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import cv2
 import numpy as np
 
 from engine.data.backgrounds import N_PARAMS, background_names
-from engine.data.detector import blob_of, find_blobs, shape_features
+from engine.data.detector import blob_of, find_blobs, object_silhouette, shape_features
 from engine.data.world_render import render
 from engine.data.world_sample import sample_look
 from engine.data.world_spec import SHAPES, Background, SceneSpec, background_class
@@ -40,6 +41,16 @@ def background_features(frame: np.ndarray) -> np.ndarray:
         last = np.array([*col, tex])
         feats.append(last)
     return np.concatenate(feats)
+
+
+def degraded(frame: np.ndarray, size: int) -> list[np.ndarray]:
+    """The frame as a generator may draw it: blurred, and through an 8x coarser grid (the
+    autoencoder's). Shapes are fitted on these too, so a soft-edged circle is still a circle."""
+    H, W = frame.shape[:2]
+    soft = cv2.GaussianBlur(frame, (0, 0), max(1.0, size / 72))
+    small = cv2.resize(frame, (max(1, W // 8), max(1, H // 8)), interpolation=cv2.INTER_AREA)
+    coarse = cv2.resize(small, (W, H), interpolation=cv2.INTER_CUBIC)
+    return [soft, cv2.GaussianBlur(coarse, (0, 0), 1.0)]
 
 
 class Recogniser:
@@ -74,10 +85,11 @@ class Recogniser:
         frames = (render(specs)[:, 0] * 255).round().byte().numpy()
         feats, names = [], []
         for spec, fr in zip(specs, frames, strict=True):
-            f = self._shape_feats(fr, spec.looks[0].colour)
-            if f is not None:
-                feats.append(f)
-                names.append(spec.looks[0].shape)
+            for look in (fr, *degraded(fr, S)):
+                f = self._shape_feats(look, spec.looks[0].colour)
+                if f is not None:
+                    feats.append(f)
+                    names.append(spec.looks[0].shape)
         self._shape_x, self._shape_y = np.array(feats), names
         # backgrounds: every class with several random parameter draws, no objects
         bgs = [
@@ -98,7 +110,7 @@ class Recogniser:
         b = blob_of(frame, colour)
         if b is None:
             return None
-        return shape_features(b.silhouette(), b.mask)
+        return shape_features(*object_silhouette(frame, b))
 
     def shape_of(self, frame: np.ndarray, colour: str) -> str | None:
         f = self._shape_feats(frame, colour)

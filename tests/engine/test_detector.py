@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 
@@ -60,6 +61,32 @@ def test_colour_shape_and_background_of_rendered_clips(clips, recogniser):
             ]
         )
         >= 0.98
+    )
+
+
+@pytest.mark.parametrize(
+    "soften, least",
+    [
+        (lambda f: cv2.GaussianBlur(f, (0, 0), 1.5), 0.85),
+        (
+            lambda f: cv2.resize(cv2.resize(f, (64, 36), interpolation=cv2.INTER_AREA), (256, 144)),
+            0.75,
+        ),
+    ],
+    ids=["blurred", "4x-coarser"],
+)
+def test_a_soft_edged_object_keeps_its_shape(clips, recogniser, soften, least):
+    """A generator draws edges softer than the world; the outline in the main colour that
+    filling a blob's contour relies on is then gone, but the object still stands out."""
+    specs, video = clips
+    single = [
+        (s, np.stack([soften(f) for f in v]))
+        for s, v in zip(specs, video, strict=True)
+        if len(s.looks) == 1 and s.camera == "static"
+    ]
+    assert (
+        _rate([(recogniser.shape(v, s.looks[0].colour), s.looks[0].shape) for s, v in single])
+        >= least
     )
 
 

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from engine.data import detector as D
 from engine.eval import build_cases, ground_truth_clips, noise_clips, score_clips
 from engine.media_io import read_image
 
@@ -178,6 +179,7 @@ def test_eval_cli_writes_one_json_object(tiny_model_dir, tmp_path, capsys):
     assert printed["guidance"] == 2.5  # what the clips were generated with, on the record
     assert printed["steps"] == sampling["steps"]
     assert printed["context_guidance"] == sampling.get("context_guidance")
+    assert printed["detector"] == D.VERSION  # which detector read the clips, on the record
     assert json.loads(out.read_text()) == printed
 
 

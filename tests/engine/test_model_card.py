@@ -43,6 +43,7 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
         "context_guidance": 2.0,
         "dit_step": 300,
         "dit_samples": 4500,
+        "detector": 2,
     }
     files = []
     for name, scores in (("early", early), ("late", late)):
@@ -53,8 +54,9 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
     assert "| colour_accuracy | 95.0 % | met (goal >= 90.0 %) |" in card
     assert "| shape_accuracy | 60.0 % | short by 25.0 % (goal >= 85.0 %) |" in card
     assert "| seconds_per_clip | 7.50 s | met (goal <= 20.00 s) |" in card
-    # step (sampled with other guidance than the headline), clips seen, scores
-    assert "| 100 (context guidance 1.0) | 1,500 | 50.0 % | 20.0 % | - |" in card
+    # step (sampled with other guidance, scored by an older detector than the headline),
+    # clips seen, scores
+    assert "| 100 (context guidance 1.0, detector 1) | 1,500 | 50.0 % | 20.0 % | - |" in card
     assert "| 300 | 4,500 | 95.0 % | 60.0 % |" in card
     assert "| 300 | 0.6100 |" in card  # validation curve from the log
     assert "0.6200" not in card  # a step validated twice counts once, with its latest value
@@ -65,7 +67,7 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
     assert "| i2v_follow | 2.50x |" in card
     assert "Falls short on: shape_accuracy" in card
     assert "--guidance 4.0 --context-guidance 2.0 --json`" in card  # how, not a score row
-    assert "| guidance |" not in card
+    assert "| guidance |" not in card and "| detector |" not in card
 
 
 def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, tmp_path):
