@@ -260,6 +260,13 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
                     + " |"
                 )
             lines.append("")
+            if any(e.scores.get("detector", 1) != s.get("detector", 1) for e in evals):
+                lines += [
+                    "A row marked with a detector was read by that earlier version of the "
+                    "evaluation's detector (`VERSION` in `engine/data/detector.py`, which says "
+                    "what changed); its scores compare only with rows of the same version.",
+                    "",
+                ]
     log_rows = _log_rows(model_dir / "training_log.jsonl")
     rebases = _rebases(log_rows)
     if rebases:

@@ -27,7 +27,8 @@ PAL = np.array(list(PALETTE.values()), np.float32)  # (12, 3)
 NAMES = list(PALETTE)
 MATCH = 60.0  # max RGB distance of a pixel to the palette colour it is labelled with
 # Goes up with every change that moves scores, so evaluations read by different detectors are
-# told apart. 2: shapes from the object around the blob, fitted on softened renders too.
+# told apart. 2: shapes from the whole object around the blob, fitted on softened renders too
+# (only shape_accuracy, and paraphrase_accuracy which includes it, move).
 VERSION = 2
 
 

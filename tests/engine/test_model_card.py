@@ -58,6 +58,7 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
     # clips seen, scores
     assert "| 100 (context guidance 1.0, detector 1) | 1,500 | 50.0 % | 20.0 % | - |" in card
     assert "| 300 | 4,500 | 95.0 % | 60.0 % |" in card
+    assert "A row marked with a detector was read by that earlier version" in card
     assert "| 300 | 0.6100 |" in card  # validation curve from the log
     assert "0.6200" not in card  # a step validated twice counts once, with its latest value
     assert "80.0 % with carry-over/references against 40.0 % without" in card
