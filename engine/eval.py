@@ -287,19 +287,22 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
             clips, spc = generate_clips(
                 eng, cases, tick, {k: v for k, v in overrides.items() if v is not None}
             )
-            if getattr(a, "save_clips", None):
-                meta = {
-                    **used,
-                    "seconds_per_clip": spc,
-                    "model": str(getattr(eng, "model_dir", a.model)),
-                    "weights_sha256": config.get("weights_sha256"),
-                }
-                save_clips(a.save_clips, names, clips, meta)
-                truths = ground_truth_clips(cases)
-                write_contact_sheet(a.save_clips, names, [c.kind for c in cases], clips, truths)
     except (EngineError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if getattr(a, "save_clips", None) and not getattr(a, "clips", None):
+        meta = {
+            **used,
+            "seconds_per_clip": spc,
+            "model": str(getattr(eng, "model_dir", a.model)),
+            "weights_sha256": config.get("weights_sha256"),
+        }
+        try:
+            save_clips(a.save_clips, names, clips, meta)
+            truths = ground_truth_clips(cases)
+            write_contact_sheet(a.save_clips, names, [c.kind for c in cases], clips, truths)
+        except (EngineError, OSError) as e:  # a full disk must not cost the scores
+            print(f"warning: the clips were not kept: {e}", file=sys.stderr)
     if tick:
         print(file=sys.stderr)
     scores = score_clips(cases, clips, spc)

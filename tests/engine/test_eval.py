@@ -206,6 +206,12 @@ def test_saved_clips_score_the_same_without_generating(tiny_model_dir, tmp_path,
     (kept / "clips.json").write_text(json.dumps({**meta, "weights_sha256": "0" * 64}))
     assert main([*common, "--limit", "1", "--clips", str(kept)]) == 2
     assert "not by this model" in capsys.readouterr().err
+    # clips that cannot be kept (here: a file where the folder should be) still get scored
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    assert main([*args, "--save-clips", str(blocked / "kept")]) == 0
+    out = capsys.readouterr()
+    assert "warning: the clips were not kept" in out.err and json.loads(out.out)["clips"] == 10
 
 
 def test_saved_clips_round_trip_losslessly(cases, tmp_path):
