@@ -299,8 +299,14 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
         }
         try:
             save_clips(a.save_clips, names, clips, meta)
-            truths = ground_truth_clips(cases)
-            write_contact_sheet(a.save_clips, names, [c.kind for c in cases], clips, truths)
+            shown = first_of_each_kind(cases, 2)  # render only the truths the sheet shows
+            by_name = dict(zip(names, clips, strict=True))
+            write_contact_sheet(
+                a.save_clips,
+                [c.name for c in shown],
+                [by_name[c.name] for c in shown],
+                ground_truth_clips(shown),
+            )
         except (EngineError, OSError) as e:  # a full disk must not cost the scores
             print(f"warning: the clips were not kept: {e}", file=sys.stderr)
     if tick:

@@ -51,22 +51,15 @@ def load_clips(folder: str | Path, names: list[str]) -> tuple[list[np.ndarray], 
 
 
 def contact_sheet(
-    names: list[str],
-    kinds: list[str],
-    clips: list[np.ndarray],
-    truths: list[np.ndarray],
-    per_kind: int = 2,
+    names: list[str], clips: list[np.ndarray], truths: list[np.ndarray]
 ) -> np.ndarray:
-    """(H, W, 3) uint8: for the first `per_kind` cases of each kind, one row of the generated
-    clip's first, middle and last frames beside the ground truth's, each labelled."""
-    rows, seen = [], {}
-    for name, kind, clip, truth in zip(names, kinds, clips, truths, strict=True):
-        seen[kind] = seen.get(kind, 0) + 1
-        if seen[kind] > per_kind:
-            continue
+    """(H, W, 3) uint8: one row per clip of its first, middle and last frames beside the ground
+    truth's, each labelled."""
+    rows = []
+    for name, clip, truth in zip(names, clips, truths, strict=True):
         idx = [0, len(clip) // 2, len(clip) - 1]
         tiles = [clip[i] for i in idx] + [truth[min(i, len(truth) - 1)] for i in idx]
-        h, w = tiles[0].shape[:2]
+        h = tiles[0].shape[0]
         gap = np.full((h, 4, 3), 255, np.uint8)
         row = np.concatenate(
             [t for tile in tiles[:3] for t in (tile, gap)]
@@ -82,7 +75,7 @@ def contact_sheet(
     return np.concatenate(rows, 0)
 
 
-def write_contact_sheet(folder: str | Path, names, kinds, clips, truths) -> Path:
+def write_contact_sheet(folder: str | Path, names, clips, truths) -> Path:
     p = Path(folder) / SHEET
-    write_image(p, contact_sheet(names, kinds, clips, truths))
+    write_image(p, contact_sheet(names, clips, truths))
     return p
