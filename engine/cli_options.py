@@ -37,4 +37,9 @@ def add_eval_options(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="score the clips an earlier --save-clips kept in DIR instead of generating",
     )
+    p.add_argument(
+        "--against",
+        metavar="DIR",
+        help="also compare case by case with the clips another model's --save-clips kept in DIR",
+    )
     add_sampling_options(p)

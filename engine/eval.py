@@ -21,6 +21,7 @@ from engine.data.eval_cases import EvalCase, build_cases, ground_truth_clips, no
 from engine.data.recognise import recogniser_for
 from engine.data.world_render import render_uint8
 from engine.eval_clips import load_clips, save_clips, write_contact_sheet
+from engine.eval_paired import format_paired, paired_comparison
 from engine.request import EngineError, GenerationRequest
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "ground_truth_clips",
     "noise_clips",
     "score_clips",
+    "case_scores",
     "generate_clips",
 ]
 SAMPLING_KEYS = ("steps", "sampler", "guidance", "context_guidance")
@@ -60,85 +62,94 @@ def _later_error(case: EvalCase, clip: np.ndarray) -> float:
     return float(np.abs(clip[1:].astype(np.float32) - truth[1:].astype(np.float32)).mean())
 
 
+# Every score a case can get; `score_clips` averages each over the cases that have it.
+SCORE_KEYS = (
+    "colour_accuracy",
+    "shape_accuracy",
+    "background_accuracy",
+    "direction_accuracy",
+    "camera_accuracy",
+    "bounce_accuracy",
+    "count_accuracy",
+    "relation_accuracy",
+    "paraphrase_accuracy",
+    "paraphrase_direction_accuracy",
+    "i2v_psnr_db",
+    "i2v_direction_accuracy",
+    "i2v_later_error",
+    "i2v_later_error_without",
+    "consistency_with_context",
+    "consistency_without_context",
+    "consistency_ground_truth",
+    "flicker",
+)
+
+
+def case_scores(case: EvalCase, clip: np.ndarray) -> dict[str, float]:
+    """The scores of one clip (T, H, W, 3) uint8 against its case (accuracies 0 or 1)."""
+    spec = case.spec
+    if clip.shape[1:3] != (spec.height, spec.width):
+        raise ValueError(
+            f"{case.name}: clip is {clip.shape[2]}x{clip.shape[1]}, expected {spec.width}x{spec.height}"
+        )
+    rec = recogniser_for(spec.width, spec.height)
+    m: dict[str, float] = {}
+    k = case.kind
+    if k in SINGLE:
+        want = spec.looks[0]
+        colour = (D.main_blobs(clip, 1, 4) or [None])[0]
+        checks = [colour == want.colour]
+        m["colour_accuracy"] = checks[0]
+        shape = rec.shape(clip, want.colour) if colour == want.colour else None
+        checks.append(shape == want.shape)
+        m["shape_accuracy"] = checks[1]
+        m["background_accuracy"] = rec.background(clip[0]) == spec.background.label
+        if k in ("motion", "paraphrase", "i2v"):
+            ok = D.direction(clip, want.colour) == spec.direction
+            checks.append(ok)
+            m["direction_accuracy" if k == "motion" else f"{k}_direction_accuracy"] = ok
+        if k == "paraphrase":
+            m["paraphrase_accuracy"] = np.mean(checks)
+        if k == "i2v":
+            m["i2v_psnr_db"] = D.psnr(clip[0], case.image)
+            m["i2v_later_error"] = _later_error(case, clip)
+        m["flicker"] = D.flicker(clip)
+    elif k == "i2v_without":  # the same prompt and seed as its i2v twin, no start image
+        m["i2v_later_error_without"] = _later_error(case, clip)
+    elif k == "bounce":
+        m["bounce_accuracy"] = D.bounces(clip, spec.fps, spec.looks[0].colour)
+    elif k == "camera":
+        m["camera_accuracy"] = D.camera_move(clip) == spec.camera
+    elif k == "two_objects":
+        a, b = spec.looks[0].colour, spec.looks[1].colour
+        m["relation_accuracy"] = D.relation(clip[0], a, b) == spec.relation
+        m["count_accuracy"] = D.count(clip[0]) == len(spec.looks)
+    elif k in ("story_with", "story_without"):
+        key = "consistency_with_context" if k == "story_with" else "consistency_without_context"
+        m[key] = _consistency(case, clip)
+        if k == "story_with":
+            m["consistency_ground_truth"] = _consistency(case, render_uint8(spec))
+    return {key: float(v) for key, v in m.items()}
+
+
 def score_clips(
     cases: list[EvalCase], clips: list[np.ndarray], seconds_per_clip: float | None = None
 ) -> dict:
     """Scores of clips (T, H, W, 3) uint8 against their cases. Accuracies are fractions 0-1."""
     if len(cases) != len(clips):
         raise ValueError(f"{len(cases)} cases but {len(clips)} clips")
-    m: dict[str, list[float]] = {}
+    per_case = [case_scores(c, x) for c, x in zip(cases, clips, strict=True)]
+    return aggregate_scores(per_case, seconds_per_clip)
 
-    def add(key: str, value: float) -> None:
-        m.setdefault(key, []).append(float(value))
 
-    for case, clip in zip(cases, clips, strict=True):
-        spec = case.spec
-        if clip.shape[1:3] != (spec.height, spec.width):
-            raise ValueError(
-                f"{case.name}: clip is {clip.shape[2]}x{clip.shape[1]}, expected {spec.width}x{spec.height}"
-            )
-        rec = recogniser_for(spec.width, spec.height)
-        k = case.kind
-        if k in SINGLE:
-            want = spec.looks[0]
-            colour = (D.main_blobs(clip, 1, 4) or [None])[0]
-            checks = [colour == want.colour]
-            add("colour_accuracy", checks[0])
-            shape = rec.shape(clip, want.colour) if colour == want.colour else None
-            checks.append(shape == want.shape)
-            add("shape_accuracy", checks[1])
-            add("background_accuracy", rec.background(clip[0]) == spec.background.label)
-            if k in ("motion", "paraphrase", "i2v"):
-                ok = D.direction(clip, want.colour) == spec.direction
-                checks.append(ok)
-                add("direction_accuracy" if k == "motion" else f"{k}_direction_accuracy", ok)
-            if k == "paraphrase":
-                add("paraphrase_accuracy", np.mean(checks))
-            if k == "i2v":
-                add("i2v_psnr_db", D.psnr(clip[0], case.image))
-                add("i2v_later_error", _later_error(case, clip))
-            add("flicker", D.flicker(clip))
-        elif k == "i2v_without":  # the same prompt and seed as its i2v twin, no start image
-            add("i2v_later_error_without", _later_error(case, clip))
-        elif k == "bounce":
-            add("bounce_accuracy", D.bounces(clip, spec.fps, spec.looks[0].colour))
-        elif k == "camera":
-            add("camera_accuracy", D.camera_move(clip) == spec.camera)
-        elif k == "two_objects":
-            a, b = spec.looks[0].colour, spec.looks[1].colour
-            add("relation_accuracy", D.relation(clip[0], a, b) == spec.relation)
-            add("count_accuracy", D.count(clip[0]) == len(spec.looks))
-        elif k in ("story_with", "story_without"):
-            key = "consistency_with_context" if k == "story_with" else "consistency_without_context"
-            add(key, _consistency(case, clip))
-            if k == "story_with":
-                add("consistency_ground_truth", _consistency(case, render_uint8(spec)))
-    keys = [
-        "colour_accuracy",
-        "shape_accuracy",
-        "background_accuracy",
-        "direction_accuracy",
-        "camera_accuracy",
-        "bounce_accuracy",
-        "count_accuracy",
-        "relation_accuracy",
-        "paraphrase_accuracy",
-        "paraphrase_direction_accuracy",
-        "i2v_psnr_db",
-        "i2v_direction_accuracy",
-        "i2v_later_error",
-        "i2v_later_error_without",
-        "consistency_with_context",
-        "consistency_without_context",
-        "consistency_ground_truth",
-        "flicker",
-    ]
-    out = {key: _mean(m.get(key, [])) for key in keys}
+def aggregate_scores(per_case: list[dict[str, float]], seconds_per_clip: float | None = None):
+    """The means of `case_scores` over the cases, and what derives from them."""
+    out = {key: _mean([s[key] for s in per_case if key in s]) for key in SCORE_KEYS}
     # How much closer the start image brings the later frames to the truth: 1 = it does not help.
     with_, without = out["i2v_later_error"], out["i2v_later_error_without"]
     out["i2v_follow"] = without / with_ if with_ and without is not None else None
     out["seconds_per_clip"] = seconds_per_clip
-    out["clips"] = len(clips)
+    out["clips"] = len(per_case)
     return out
 
 
@@ -276,6 +287,8 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     used["sampler"] = used["sampler"] or "euler"
     names = [c.name for c in cases]
     try:
+        # read first: a wrong folder fails in a second, not after 25 minutes of generating
+        others = load_clips(a.against, names) if getattr(a, "against", None) else None
         if getattr(a, "clips", None):
             clips, meta = load_clips(a.clips, names)
             if meta.get("weights_sha256") != config.get("weights_sha256"):
@@ -311,7 +324,18 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
             print(f"warning: the clips were not kept: {e}", file=sys.stderr)
     if tick:
         print(file=sys.stderr)
-    scores = score_clips(cases, clips, spc)
+    per_case = [case_scores(c, x) for c, x in zip(cases, clips, strict=True)]
+    scores = aggregate_scores(per_case, spc)
+    paired = None
+    if others is not None:
+        other_clips, other_meta = others
+        those = [case_scores(c, x) for c, x in zip(cases, other_clips, strict=True)]
+        paired = {
+            "clips": str(a.against),
+            "model": other_meta.get("model"),
+            "weights_sha256": other_meta.get("weights_sha256"),
+            "scores": paired_comparison(SCORE_KEYS, per_case, those),
+        }
     scores["autoencoder"] = autoencoder_ceiling(eng, cases)
     scores["device"] = str(getattr(eng, "device", a.device))
     scores["model"] = str(getattr(eng, "model_dir", a.model))
@@ -323,9 +347,16 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     scores.update(used)
     scores["dit_step"] = training.get("dit_steps_done")
     scores["detector"] = D.VERSION  # scores of different detector versions do not compare
+    if paired is not None:
+        scores["against"] = paired
     if getattr(a, "out", None):
         Path(a.out).write_text(json.dumps(scores, indent=2))
-    print(json.dumps(scores) if a.json else format_table(scores))
+    if a.json:
+        print(json.dumps(scores))
+    else:
+        print(format_table({k: v for k, v in scores.items() if k != "against"}))
+        if paired is not None:
+            print(format_paired(paired["scores"], paired["model"] or paired["clips"]))
     return 0
 
 

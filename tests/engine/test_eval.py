@@ -198,6 +198,21 @@ def test_saved_clips_score_the_same_without_generating(tiny_model_dir, tmp_path,
     assert main([*common, "--limit", "1", "--clips", str(kept)]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again == first and again["steps"] == 2 and again["guidance"] == 2.5
+    # compared case by case with clips kept elsewhere (here: the same ones, so every case ties)
+    assert main([*common, "--limit", "1", "--clips", str(kept), "--against", str(kept)]) == 0
+    paired = json.loads(capsys.readouterr().out)["against"]
+    kept_meta = json.loads((kept / "clips.json").read_text())
+    assert paired["weights_sha256"] == kept_meta["weights_sha256"] is not None
+    assert paired["scores"] and all(
+        r["better"] == r["worse"] == 0 and r["p"] == 1.0 for r in paired["scores"].values()
+    )
+    table = [a for a in common if a != "--json"]
+    assert main([*table, "--limit", "1", "--clips", str(kept), "--against", str(kept)]) == 0
+    assert "case by case against" in capsys.readouterr().out
+    # a folder without those clips is refused before anything is generated or scored
+    assert main([*args, "--against", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "\n" not in err
     # a set the clips were not made for is refused in one line, and so is another model's clips
     assert main([*common, "--clips", str(kept)]) == 2
     err = capsys.readouterr().err.strip()
@@ -232,3 +247,36 @@ def test_eval_cli_reports_a_missing_model_in_one_line(tmp_path, capsys):
     assert main(["--model", str(tmp_path / "nothing"), "--quick", "--device", "cpu"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "\n" not in err
+
+
+def test_a_sign_test_says_how_lopsided_a_split_is():
+    from engine.eval_paired import sign_test_p
+
+    assert sign_test_p(0, 0) == 1.0 and sign_test_p(3, 3) == 1.0
+    assert sign_test_p(5, 0) == pytest.approx(2 / 32) == sign_test_p(0, 5)
+    assert sign_test_p(10, 0) == pytest.approx(2 / 1024)
+    assert sign_test_p(6, 3) == pytest.approx(2 * (1 + 9 + 36 + 84) / 512)
+
+
+def test_two_sets_of_clips_are_compared_case_by_case(cases):
+    from engine.eval import SCORE_KEYS, case_scores
+    from engine.eval_paired import paired_comparison
+
+    truth = [case_scores(c, x) for c, x in zip(cases, ground_truth_clips(cases), strict=True)]
+    noise = [case_scores(c, x) for c, x in zip(cases, noise_clips(cases), strict=True)]
+    better = paired_comparison(SCORE_KEYS, truth, noise)
+    colour = better["colour_accuracy"]
+    single = [c for c in cases if c.kind in ("still", "motion", "i2v", "paraphrase")]
+    assert colour["cases"] == len(single) and colour["this"] >= 0.98
+    assert colour["better"] >= 0.6 * len(single) and colour["worse"] == 0 and colour["p"] < 0.01
+    # lower is better for flicker and the later-frame error: the truth wins those too
+    assert better["flicker"]["better"] == better["flicker"]["cases"]
+    assert better["i2v_later_error"]["worse"] == 0
+    assert "consistency_ground_truth" not in better  # the same truth either way
+    # the other way round, the same split mirrored
+    worse = paired_comparison(SCORE_KEYS, noise, truth)["colour_accuracy"]
+    assert (worse["better"], worse["worse"]) == (colour["worse"], colour["better"])
+    # the means are those of the whole-set scores
+    assert colour["this"] == pytest.approx(
+        score_clips(cases, ground_truth_clips(cases))["colour_accuracy"]
+    )
