@@ -309,6 +309,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
             "seconds_per_clip": spc,
             "model": str(getattr(eng, "model_dir", a.model)),
             "weights_sha256": config.get("weights_sha256"),
+            "dit_step": config.get("training", {}).get("dit_steps_done"),
         }
         try:
             save_clips(a.save_clips, names, clips, meta)
@@ -334,6 +335,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
             "clips": str(a.against),
             "model": other_meta.get("model"),
             "weights_sha256": other_meta.get("weights_sha256"),
+            "dit_step": other_meta.get("dit_step"),
             "scores": paired_comparison(SCORE_KEYS, per_case, those),
         }
     scores["autoencoder"] = autoencoder_ceiling(eng, cases)

@@ -203,6 +203,8 @@ def test_saved_clips_score_the_same_without_generating(tiny_model_dir, tmp_path,
     paired = json.loads(capsys.readouterr().out)["against"]
     kept_meta = json.loads((kept / "clips.json").read_text())
     assert paired["weights_sha256"] == kept_meta["weights_sha256"] is not None
+    made_by = json.loads((tiny_model_dir / "config.json").read_text()).get("training", {})
+    assert paired["dit_step"] == kept_meta["dit_step"] == made_by.get("dit_steps_done")
     assert paired["scores"] and all(
         r["better"] == r["worse"] == 0 and r["p"] == 1.0 for r in paired["scores"].values()
     )
