@@ -77,9 +77,13 @@ def _paired_section(against: dict | None) -> list[str]:
     for k, r in against["scores"].items():
         lines.append(
             f"| {k} | {_fmt(k, r['this'])} | {_fmt(k, r['against'])} | {r['better']} | "
-            f"{r['worse']} | {r['cases']} | {r['p']:.3f} |"
+            f"{r['worse']} | {r['cases']} | {_p_value(r['p'])} |"
         )
     return [*lines, ""]
+
+
+def _p_value(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _verdict(key: str, v) -> str:
