@@ -136,13 +136,18 @@ def score_clips(
     cases: list[EvalCase], clips: list[np.ndarray], seconds_per_clip: float | None = None
 ) -> dict:
     """Scores of clips (T, H, W, 3) uint8 against their cases. Accuracies are fractions 0-1."""
+    return aggregate_scores(per_case_scores(cases, clips), seconds_per_clip)
+
+
+def per_case_scores(cases: list[EvalCase], clips: list[np.ndarray]) -> list[dict[str, float]]:
     if len(cases) != len(clips):
         raise ValueError(f"{len(cases)} cases but {len(clips)} clips")
-    per_case = [case_scores(c, x) for c, x in zip(cases, clips, strict=True)]
-    return aggregate_scores(per_case, seconds_per_clip)
+    return [case_scores(c, x) for c, x in zip(cases, clips, strict=True)]
 
 
-def aggregate_scores(per_case: list[dict[str, float]], seconds_per_clip: float | None = None):
+def aggregate_scores(
+    per_case: list[dict[str, float]], seconds_per_clip: float | None = None
+) -> dict:
     """The means of `case_scores` over the cases, and what derives from them."""
     out = {key: _mean([s[key] for s in per_case if key in s]) for key in SCORE_KEYS}
     # How much closer the start image brings the later frames to the truth: 1 = it does not help.
@@ -325,12 +330,12 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
             print(f"warning: the clips were not kept: {e}", file=sys.stderr)
     if tick:
         print(file=sys.stderr)
-    per_case = [case_scores(c, x) for c, x in zip(cases, clips, strict=True)]
+    per_case = per_case_scores(cases, clips)
     scores = aggregate_scores(per_case, spc)
     paired = None
     if others is not None:
         other_clips, other_meta = others
-        those = [case_scores(c, x) for c, x in zip(cases, other_clips, strict=True)]
+        those = per_case_scores(cases, other_clips)
         paired = {
             "clips": str(a.against),
             "model": other_meta.get("model"),
