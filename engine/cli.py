@@ -190,6 +190,7 @@ def cmd_train(a) -> int:
         a.resume,
         a.device if a.device != "auto" else _auto(),
         init_from=Path(a.init_from) if a.init_from else None,
+        fit=a.fit_schedule,
     )
     print(f"model written to {model}")
     return 0
@@ -267,6 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="override a key of the config (VALUE in JSON), e.g. --set tokens_per_batch=32768",
+    )
+    p.add_argument(
+        "--fit-schedule",
+        action="store_true",
+        help="end the transformer's schedule (dit_steps) when --minutes end, at the measured "
+        "step rate: a fixed time on a machine of unknown speed",
     )
     p.add_argument("--data", help="a folder of your own videos/images with .txt captions beside")
     p.add_argument(

@@ -27,6 +27,7 @@ from engine.train_steps import (
     make_world_batch,
     object_weight,
     prepare,
+    world_order,
 )
 
 
@@ -39,6 +40,15 @@ def pick(rng: torch.Generator, weights: dict) -> str:
 def pick_bucket(rng: torch.Generator, buckets: list[Bucket]) -> Bucket:
     w = torch.tensor([b.weight for b in buckets])
     return buckets[int(torch.multinomial(w, 1, generator=rng))]
+
+
+# fit: the step rate is measured after FIT_SKIP steps; the schedule is refitted often at first,
+# then every 100 steps (each refit is a row of the log)
+FIT_SKIP = 5
+
+
+def fit_every(steps_measured: int) -> int:
+    return 10 if steps_measured < 100 else 100
 
 
 def lr_at(step: int, base: float, warmup: int, total: int, min_ratio: float) -> float:
@@ -125,6 +135,8 @@ class Trainer:
         self._clock = time.time()
         self._cache: dict[int, object] = {}  # replayed batches by source step
         self._val_cache: dict[tuple, object] = {}
+        self._prefetch = None  # engine.train_prefetch.WorldPrefetcher while data_workers run
+        self._ordered_to = 0  # steps before this have had their world batches ordered
 
     # ----------------------------------------------------------------- logging
     def log(self, **row) -> None:
@@ -254,7 +266,40 @@ class Trainer:
             self.text = MiniLMEncoder.load(device=str(self.device))
         return self.text
 
-    def train_dit(self, minutes: float, resume: bool, stop_at: int | None = None) -> None:
+    def _dit_lr(self, step: int) -> float:
+        cfg = self.cfg
+        if self.warm_from and cfg.dit_restart:  # a new cycle over trained weights
+            return lr_at(
+                step - self.warm_from,
+                cfg.dit_lr,
+                cfg.warmup,
+                cfg.dit_steps - self.warm_from,
+                cfg.min_lr_ratio,
+            )
+        lr = lr_at(step, cfg.dit_lr, cfg.warmup, cfg.dit_steps, cfg.min_lr_ratio)
+        if self.warm_from:  # fresh moments over trained weights: warm up again
+            lr *= min(1.0, (step - self.warm_from + 1) / max(1, cfg.warmup))
+        return lr
+
+    def _fit_schedule(self, step: int, since: tuple[int, float], deadline: float) -> None:
+        """Set dit_steps so the schedule ends when the time does, at the step rate measured
+        since `since` (step, time). The step the context tasks begin at stays where it was."""
+        cfg, now = self.cfg, time.time()
+        per_step = (now - since[1]) / max(1, step - since[0])
+        reserve = 10 + 0.02 * (deadline - since[1])  # the last validation, save and export
+        total = step + max(1, int((deadline - reserve - now) / per_step))
+        if total == cfg.dit_steps:
+            return
+        switch = cfg.context_start * cfg.dit_steps
+        cfg.dit_steps, cfg.context_start = total, switch / total
+        ckpt.write_json(self.paths.root / "train_config.json", cfg.to_dict())
+        self.log(event="fit", stage="dit", step=step, dit_steps=total, s_per_step=per_step)
+
+    def train_dit(
+        self, minutes: float, resume: bool, stop_at: int | None = None, fit: bool = False
+    ) -> None:
+        """fit: end the learning-rate schedule (dit_steps) when the minutes end, at the step
+        rate measured after the first steps (a GPU lease: a fixed time, an unknown speed)."""
         cfg = self.cfg
         self.vae.eval().requires_grad_(False)
         decay, no_decay = [], []
@@ -284,51 +329,64 @@ class Trainer:
         deadline, last_ckpt = time.time() + minutes * 60, time.time()
         seen, t0, tokens_done = 0, time.time(), 0
         last = min(cfg.dit_steps, stop_at or cfg.dit_steps)
-        while step < last and time.time() < deadline:
-            self.dit.train()
-            for g in opt.param_groups:
-                g["lr"] = lr_at(step, cfg.dit_lr, cfg.warmup, cfg.dit_steps, cfg.min_lr_ratio)
-                if self.warm_from:  # fresh moments over trained weights: warm up again
-                    g["lr"] *= min(1.0, (step - self.warm_from + 1) / max(1, cfg.warmup))
-            task, b, prepared = self._data_for(step)
-            with torch.autocast(
-                self.device.type, dtype=self.amp_dit, enabled=self.amp_dit is not None
-            ):
-                loss, info = dit_loss(self, task, b, step, prepared=prepared)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            gn = torch.nn.utils.clip_grad_norm_(self.dit.parameters(), cfg.grad_clip)
-            if torch.isfinite(gn):
-                opt.step()
-                self._ema_update(step)
-            else:  # one bad batch must not poison the weights: skip it, on the record
-                self.log(event="skipped", stage="dit", step=step, task=task, loss=float(loss))
-            step += 1
-            seen += info["batch"]
-            self.totals["dit_samples"] += info["batch"]
-            tokens_done += info["tokens"]
-            if step % cfg.log_every == 0:
-                dt = time.time() - t0
-                flops = 3 * tokens_done * self.dit.flops_per_token(info["seq"]) / max(dt, 1e-9)
-                self.log(
-                    event="step",
-                    stage="dit",
-                    step=step,
-                    loss=float(loss.detach()),
-                    task=task,
-                    grad_norm=float(gn),
-                    lr=opt.param_groups[0]["lr"],
-                    samples_per_s=seen / dt,
-                    tflops=flops / 1e12,
-                    bucket=[b.width, b.height, b.frames],
-                )
-                seen, t0, tokens_done = 0, time.time(), 0
-            if step % cfg.val_every == 0:
-                self.log(event="val", stage="dit", step=step, val_loss=self.validate(val))
-            if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
-                self._save_state("dit", step, {"dit.": self.dit, "ema.": self.ema}, opt)
-                self.export(step)
-                last_ckpt = time.time()
+        first, since = step, None  # fit: the step rate is measured from `since`
+        if cfg.data_workers > 0 and cfg.data_pool == 0:
+            from engine.train_prefetch import WorldPrefetcher
+
+            self._prefetch, self._ordered_to = WorldPrefetcher(cfg, cfg.data_workers), step
+        try:
+            while step < last and time.time() < deadline:
+                self.dit.train()
+                for g in opt.param_groups:
+                    g["lr"] = self._dit_lr(step)
+                task, b, prepared = self._data_for(step)
+                with torch.autocast(
+                    self.device.type, dtype=self.amp_dit, enabled=self.amp_dit is not None
+                ):
+                    loss, info = dit_loss(self, task, b, step, prepared=prepared)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                gn = torch.nn.utils.clip_grad_norm_(self.dit.parameters(), cfg.grad_clip)
+                if torch.isfinite(gn):
+                    opt.step()
+                    self._ema_update(step)
+                else:  # one bad batch must not poison the weights: skip it, on the record
+                    self.log(event="skipped", stage="dit", step=step, task=task, loss=float(loss))
+                step += 1
+                seen += info["batch"]
+                self.totals["dit_samples"] += info["batch"]
+                tokens_done += info["tokens"]
+                if step % cfg.log_every == 0:
+                    dt = time.time() - t0
+                    flops = 3 * tokens_done * self.dit.flops_per_token(info["seq"]) / max(dt, 1e-9)
+                    self.log(
+                        event="step",
+                        stage="dit",
+                        step=step,
+                        loss=float(loss.detach()),
+                        task=task,
+                        grad_norm=float(gn),
+                        lr=opt.param_groups[0]["lr"],
+                        samples_per_s=seen / dt,
+                        tflops=flops / 1e12,
+                        bucket=[b.width, b.height, b.frames],
+                    )
+                    seen, t0, tokens_done = 0, time.time(), 0
+                if step % cfg.val_every == 0:
+                    self.log(event="val", stage="dit", step=step, val_loss=self.validate(val))
+                if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
+                    self._save_state("dit", step, {"dit.": self.dit, "ema.": self.ema}, opt)
+                    self.export(step)
+                    last_ckpt = time.time()
+                if fit and step - first == FIT_SKIP:  # past start-up (first batches, kernels)
+                    since = (step, time.time())
+                elif fit and since and (step - since[0]) % fit_every(step - since[0]) == 0:
+                    self._fit_schedule(step, since, deadline)
+                    last = min(cfg.dit_steps, stop_at or cfg.dit_steps)
+        finally:
+            if self._prefetch is not None:
+                self._prefetch.close()
+                self._prefetch = None
         self._save_state("dit", step, {"dit.": self.dit, "ema.": self.ema}, opt)
         self.log(event="val", stage="dit", step=step, val_loss=self.validate(val))
         self.export(step)
@@ -345,9 +403,9 @@ class Trainer:
         g = torch.Generator().manual_seed(self.cfg.seed * 31 + step)
         return (lo + int(torch.randint(0, fresh - lo + 1, (1,), generator=g))) * (r + 1)
 
-    def _data_for(self, step: int):
+    def _choice(self, src: int) -> tuple[str, Bucket, str]:
+        """The task, bucket and source (world or folder) of fresh batch `src`."""
         cfg = self.cfg
-        src = self._source_step(step)
         rng = torch.Generator().manual_seed(cfg.seed * 1_000_003 + src)
         late = src >= cfg.context_start * cfg.dit_steps
         task = pick(rng, cfg.tasks_late if late else cfg.tasks_early)
@@ -355,11 +413,33 @@ class Trainer:
         source = "world"
         if self.folder_items is not None and float(torch.rand(1, generator=rng)) < cfg.folder_share:
             source, task = "folder", task if task in ("t2v", "i2v") else "t2v"
-        if cfg.replay_ratio <= 0 and source == "world":
+        return task, b, source
+
+    def _order_ahead(self, step: int) -> None:
+        """Have the data workers render the world batches of the coming fresh steps."""
+        r = max(0, self.cfg.replay_ratio)
+        ahead = step + 2 * self._prefetch.workers * (r + 1)
+        for s in range(max(self._ordered_to, step), ahead):
+            if s % (r + 1) == 0 and s not in self._cache:
+                task, b, source = self._choice(s)
+                if source == "world":
+                    seed = self.cfg.seed * 7919 + s
+                    self._prefetch.order(s, world_order(self, task, b, seed))
+        self._ordered_to = max(self._ordered_to, ahead)
+
+    def _data_for(self, step: int):
+        cfg = self.cfg
+        src = self._source_step(step)
+        task, b, source = self._choice(src)
+        world = None
+        if self._prefetch is not None:
+            self._order_ahead(step)
+            world = self._prefetch.take(src)
+        if cfg.replay_ratio <= 0 and source == "world" and world is None:
             return task, b, None
         prepared = self._cache.pop(src, None)
         if prepared is None:
-            prepared = prepare(self, task, b, cfg.seed * 7919 + src, source=source)
+            prepared = prepare(self, task, b, cfg.seed * 7919 + src, source=source, world=world)
         if cfg.replay_ratio <= 0:
             return task, b, prepared
         self._cache[src] = prepared  # most recently used last
@@ -370,8 +450,9 @@ class Trainer:
     @torch.no_grad()
     def _ema_update(self, step: int) -> None:
         d = min(self.cfg.ema_decay, (1 + step) / (10 + step))
-        for pe, p in zip(self.ema.parameters(), self.dit.parameters(), strict=True):
-            pe.lerp_(p.detach(), 1 - d)
+        ema, live = list(self.ema.parameters()), list(self.dit.parameters())
+        assert len(ema) == len(live)
+        torch._foreach_lerp_(ema, [p.detach() for p in live], 1 - d)  # one launch, not one each
 
     def _val_batches(self):
         # a moving bucket: validation covers motion and every context task
@@ -529,6 +610,7 @@ def run(
     device: str,
     init_from: Path | None = None,
     stop_at: int | None = None,
+    fit: bool = False,
 ) -> Path:
     if stage not in ("vae", "dit", "decoder", "all"):
         raise EngineError(f"unknown stage {stage!r} (vae, dit, decoder or all)")
@@ -538,7 +620,7 @@ def run(
         tr.train_vae(minutes if stage == "vae" else minutes * 0.25, resume)
     if stage in ("dit", "all"):
         left = minutes - (time.time() - start) / 60
-        tr.train_dit(max(0.0, left), resume or stage == "all", stop_at=stop_at)
+        tr.train_dit(max(0.0, left), resume or stage == "all", stop_at=stop_at, fit=fit)
     if stage == "decoder" or (stage == "all" and cfg.decoder_steps > 0):
         left = minutes - (time.time() - start) / 60
         tr.train_decoder(max(0.0, left), resume or stage == "all")

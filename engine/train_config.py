@@ -61,6 +61,10 @@ class TrainConfig:
     dit_lr: float = 3e-4
     warmup: int = 300
     min_lr_ratio: float = 0.1
+    # A transformer continued from a model folder (--init-from, a fresh optimizer) starts a new
+    # cosine cycle: warm-up, then dit_lr down to the floor at dit_steps. False: the original
+    # schedule goes on (after a warm-up), which has little left to give late in a run.
+    dit_restart: bool = False
     weight_decay: float = 0.01
     grad_clip: float = 1.0
     ema_decay: float = 0.999
@@ -97,6 +101,9 @@ class TrainConfig:
     replay_ratio: int = 0  # replayed batches per freshly rendered one (0: always fresh)
     replay_size: int = 256  # how many recent fresh batches replay draws from (kept in memory)
     data_pool: int = 0  # >0: cycle through this many fixed batches (overfitting checks)
+    # Processes that render the coming world batches while the device trains (0: the training
+    # process renders them). A GPU needs many: it trains a batch faster than a core renders one.
+    data_workers: int = 0
     # The user's own footage (engine/data/folder.py): captioned videos and images. A share of
     # the transformer's steps (t2v and i2v) draws from it; the rest from the story world.
     data_folder: str | None = None
@@ -105,6 +112,9 @@ class TrainConfig:
     # Book-keeping
     checkpoint_minutes: float = 3.0
     val_every: int = 500
+    # Tokens per validation batch (at most 16 items): fixed, not tokens_per_batch, so the
+    # validation loss of a run with a GPU's bigger batches continues the same curve.
+    val_tokens: int = 2048
     log_every: int = 50
 
     @classmethod

@@ -90,10 +90,20 @@ class Prepared:
     per_item: int  # clip tokens per item (for the timestep shift)
 
 
-@torch.no_grad()
-def prepare(
-    tr, task: str, b: Bucket, seed: int, validation: bool = False, source: str = "world"
-) -> Prepared:
+@dataclass(frozen=True)
+class WorldOrder:
+    """What to render for one batch of the story world: a pure function of (task, bucket,
+    seed), so a worker process renders exactly the batch the training process would."""
+
+    n: int
+    bucket: Bucket  # frames include the extra ones a context task takes from the clip
+    seed: int
+    story_context: bool
+    n_references: int
+    heldout: bool
+
+
+def world_order(tr, task: str, b: Bucket, seed: int, validation: bool = False) -> WorldOrder:
     cfg = tr.cfg
     cpu_gen = torch.Generator().manual_seed(seed)
     # continue: two more latent frames serve as context; a still bucket gets one more so at
@@ -104,34 +114,73 @@ def prepare(
     n_refs = 0
     if task == "refs" or (task == "carry" and bool(torch.rand(1, generator=cpu_gen) < 0.5)):
         n_refs = 1 + int(torch.rand(1, generator=cpu_gen) < 0.3)
-    per_item = tokens_per_item(tr, b)
-    n = max(1, min(256, cfg.tokens_per_batch // max(per_item, 1)))
-    if validation:
-        n = min(n, 16)
+    per_batch = cfg.val_tokens if validation else cfg.tokens_per_batch
+    n = max(1, min(16 if validation else 256, per_batch // max(tokens_per_item(tr, b), 1)))
+    return WorldOrder(
+        n, Bucket(b.width, b.height, b.frames + extra), seed, task == "carry", n_refs, validation
+    )
+
+
+def to_8bit(x: Tensor | None) -> Tensor | None:
+    """[0, 1] float -> uint8: the world is rendered to 8 bits like any video, and 8-bit
+    batches are a quarter of the bytes to pass between processes."""
+    return None if x is None else x.clamp(0, 1).mul(255).round().to(torch.uint8)
+
+
+def from_8bit(x: Tensor | None, device) -> Tensor | None:
+    return None if x is None else x.to(device).float().div(255)
+
+
+def render_world(cfg, order: WorldOrder, device):
+    """The ordered world batch, its pictures in 8 bits (uint8 tensors on `device`)."""
+    batch = make_world_batch(
+        cfg,
+        order.n,
+        order.bucket,
+        seed=order.seed,
+        device=device,
+        story_context=order.story_context,
+        n_references=order.n_references,
+        heldout=order.heldout,
+    )
+    batch.video = to_8bit(batch.video)
+    batch.previous = to_8bit(batch.previous)
+    batch.references = to_8bit(batch.references)
+    return batch
+
+
+@torch.no_grad()
+def prepare(
+    tr,
+    task: str,
+    b: Bucket,
+    seed: int,
+    validation: bool = False,
+    source: str = "world",
+    world=None,
+) -> Prepared:
+    """world: the ordered batch already rendered (by a worker process), or None to render it."""
+    cfg = tr.cfg
+    order = world_order(tr, task, b, seed, validation)
+    n_refs, per_item = order.n_references, tokens_per_item(tr, b)
     if source == "folder":  # the user's own footage: t2v and i2v only (no stories in it)
         from engine.data.folder import sample_folder_batch
 
         batch = sample_folder_batch(
             tr.folder_items,
-            n,
+            order.n,
             b.width,
             b.height,
-            b.frames + extra,
+            order.bucket.frames,
             cfg.native_fps,
             seed=seed,
             device=tr.device,
         )
     else:
-        batch = make_world_batch(
-            cfg,
-            n,
-            Bucket(b.width, b.height, b.frames + extra),
-            seed=seed,
-            device=tr.device,
-            story_context=task == "carry",
-            n_references=n_refs,
-            heldout=validation,
-        )
+        batch = world if world is not None else render_world(cfg, order, tr.device)
+        batch.video = from_8bit(batch.video, tr.device)
+        batch.previous = from_8bit(batch.previous, tr.device)
+        batch.references = from_8bit(batch.references, tr.device)
     z = encode_batch_video(tr.vae, batch.video, tr.amp)  # (B, C, t, h, w)
     ctx = Context()
     if task == "continue":

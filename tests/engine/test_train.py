@@ -266,3 +266,102 @@ def test_config_keys_can_be_overridden_on_the_command_line(tmp_path):
     for bad, match in (("nonsense=1", "unknown keys"), ("dit_steps", "KEY=VALUE")):
         with pytest.raises(EngineError, match=match):
             TrainConfig.load(path, [bad])
+
+
+@pytest.mark.parametrize("replay_ratio", [0, 1])
+def test_data_workers_render_exactly_the_batches_of_the_training_process(tmp_path, replay_ratio):
+    # workers render the coming world batches in other processes: the run must not change
+    cfg = tiny_config(dit_steps=6, replay_ratio=replay_ratio, replay_size=2)
+    a = tmp_path / "in-process"
+    run(cfg, a, "vae", 5, False, "cpu")
+    b = tmp_path / "workers"
+    shutil.copytree(a, b)
+    run(cfg, a, "dit", 5, True, "cpu")
+    run(
+        tiny_config(dit_steps=6, replay_ratio=replay_ratio, data_workers=2),
+        b,
+        "dit",
+        5,
+        True,
+        "cpu",
+    )
+    la, lb = losses(a / "training_log.jsonl"), losses(b / "training_log.jsonl")
+    assert sorted(la) == sorted(lb) == list(range(1, 7))
+    assert lb == la
+
+
+def test_a_world_batch_is_rendered_in_8_bits_the_same_in_a_worker():
+    from types import SimpleNamespace
+
+    from engine.model_bundle import build_dit, build_vae
+    from engine.train_prefetch import WorldPrefetcher
+    from engine.train_steps import render_world, world_order
+
+    cfg = tiny_config()  # an order needs the config and the two models' shapes
+    tr = SimpleNamespace(cfg=cfg, vae=build_vae(cfg.vae), dit=build_dit(cfg.dit))
+    order = world_order(tr, "carry", cfg.dit_buckets[0], seed=11)
+    here = render_world(cfg, order, "cpu")
+    pool = WorldPrefetcher(cfg, 1)
+    try:
+        pool.order(7, order)
+        there = pool.take(7)
+        assert pool.take(7) is None  # taken once
+    finally:
+        pool.close()
+    assert here.video.dtype == torch.uint8 and torch.equal(here.video, there.video)
+    assert here.captions == there.captions
+    if here.previous is not None:
+        assert torch.equal(here.previous, there.previous)
+
+
+def test_a_fitted_schedule_ends_when_the_minutes_do(tmp_path):
+    from engine.train import lr_at
+
+    cfg = tiny_config(dit_steps=100_000, context_start=0.25, val_every=50)
+    run(cfg, tmp_path, "vae", 5, False, "cpu")
+    run(cfg, tmp_path, "dit", 0.2, True, "cpu", fit=True)  # 12 s, speed unknown beforehand
+    rows = [json.loads(x) for x in (tmp_path / "training_log.jsonl").read_text().splitlines()]
+    fits = [r for r in rows if r.get("event") == "fit"]
+    assert fits and fits[-1]["dit_steps"] < 100_000
+    recipe = json.loads((tmp_path / "train_config.json").read_text())
+    total = fits[-1]["dit_steps"]
+    assert recipe["dit_steps"] == total  # the run's recipe says what trained it
+    # the context tasks still begin at step 25000 of the original schedule
+    assert recipe["context_start"] * total == pytest.approx(25_000)
+    done = json.loads((tmp_path / "model" / "config.json").read_text())["training"]
+    assert 0.7 * total <= done["dit_steps_done"] <= total
+    steps = [r for r in rows if r.get("event") == "step" and r["stage"] == "dit"]
+    last = steps[-1]
+    assert last["lr"] == pytest.approx(
+        lr_at(last["step"] - 1, cfg.dit_lr, cfg.warmup, total, cfg.min_lr_ratio), rel=1e-6
+    )
+    assert last["lr"] < 0.5 * cfg.dit_lr  # well down the cosine: the schedule did end
+
+
+def test_a_restarted_schedule_begins_a_new_cycle_at_the_model_folders_step(tmp_path):
+    from engine.train import lr_at
+
+    cfg = tiny_config(warmup=2)
+    run(cfg, tmp_path / "first", "vae", 5, False, "cpu")
+    run(cfg, tmp_path / "first", "dit", 5, True, "cpu", stop_at=4)
+    more = tmp_path / "more"
+    restart = tiny_config(warmup=2, dit_restart=True)
+    run(restart, more, "dit", 5, False, "cpu", init_from=tmp_path / "first" / "model")
+    rows = [json.loads(x) for x in (more / "training_log.jsonl").read_text().splitlines()]
+    steps = {r["step"]: r["lr"] for r in rows if r.get("event") == "step" and r["stage"] == "dit"}
+    for step in (5, 6, 7, 8):  # warm-up over 2 steps from step 4, then a cosine over 4 - 2
+        assert steps[step] == pytest.approx(lr_at(step - 1 - 4, cfg.dit_lr, 2, 4, cfg.min_lr_ratio))
+    assert steps[6] == pytest.approx(cfg.dit_lr)  # the new cycle's peak
+
+
+def test_the_validation_loss_does_not_depend_on_the_training_batch(tmp_path):
+    from engine.train import Trainer
+
+    run(tiny_config(), tmp_path / "a", "vae", 5, False, "cpu")
+    run(tiny_config(), tmp_path / "a", "dit", 5, True, "cpu", stop_at=2)
+    model = tmp_path / "a" / "model"
+    val = []
+    for tokens in (48, 48 * 16):  # a CPU's batch and a GPU's
+        tr = Trainer(tiny_config(tokens_per_batch=tokens), tmp_path / str(tokens), "cpu", model)
+        val.append(tr.validate(tr._val_batches()))
+    assert val[0] == pytest.approx(val[1], rel=1e-6)
