@@ -172,10 +172,14 @@ class Trainer:
     def train_decoder(self, minutes: float, resume: bool) -> None:
         """Fine-tune the autoencoder's decoder on its frozen encoder: the latents the transformer
         learned stay exactly the same, and the pictures it decodes get better. Starts from the
-        run's transformer state (its autoencoder and weights) and resumes exactly."""
+        run's transformer state (its autoencoder and weights), or from the model folder given
+        with --init-from, and resumes exactly."""
         cfg = self.cfg
         if self.paths.state("dit").is_file():  # the model this decoder is for
             self._load_state("dit", [(self.dit, "dit."), (self.ema, "ema.")], None)
+        elif self.init_from is not None and not (resume and self.paths.state("decoder").is_file()):
+            # a model folder's decoder, tuned further: a fresh optimizer and schedule from step 0
+            self.log(event="init", stage="decoder", step=0, model=str(self.init_from))
         dec = self.vae.decoder
         opt = torch.optim.AdamW(dec.parameters(), lr=cfg.decoder_lr, betas=(0.9, 0.95))
         step = 0
@@ -239,7 +243,9 @@ class Trainer:
 
     def _dit_step(self) -> int | None:
         meta = self.paths.meta("dit")
-        return int(json.loads(meta.read_text())["step"]) if meta.is_file() else None
+        if meta.is_file():
+            return int(json.loads(meta.read_text())["step"])
+        return self.init_step or None  # the model folder's transformer, as it came
 
     @torch.no_grad()
     def set_latent_stats(self) -> None:

@@ -117,6 +117,27 @@ def test_decoder_fine_tuning_keeps_the_latents_and_the_transformer_and_resumes(t
     assert not all(torch.equal(again[k], before[k]) for k in decoder)
 
 
+def test_a_model_folders_decoder_is_tuned_further_without_its_run(tmp_path):
+    # a GPU-trained transformer comes back as a model folder; its decoder is tuned on a CPU
+    from safetensors.torch import load_file
+
+    cfg = tiny_config(decoder_steps=3, decoder_lr=1e-3)
+    run(cfg, tmp_path / "first", "vae", 5, False, "cpu")
+    run(cfg, tmp_path / "first", "dit", 5, True, "cpu")
+    folder = tmp_path / "first" / "model"
+    before = load_file(str(folder / "model.safetensors"))
+    run(cfg, tmp_path / "tune", "decoder", 5, False, "cpu", init_from=folder)
+    out = tmp_path / "tune" / "model"
+    after = load_file(str(out / "model.safetensors"))
+    for k in before:  # the transformer, the encoder and its statistics stay exactly
+        assert torch.equal(before[k], after[k]) == (not k.startswith("vae.decoder.")), k
+    model = json.loads((out / "config.json").read_text())
+    assert model["training"]["dit_steps_done"] == 8  # the folder's transformer, as it came
+    rows = [json.loads(x) for x in (out / "training_log.jsonl").read_text().splitlines()]
+    assert [r["stage"] for r in rows if r.get("event") == "init"] == ["decoder"]
+    assert sorted(losses(out / "training_log.jsonl", "decoder")) == [1, 2, 3]
+
+
 def test_loss_decreases_on_a_handful_of_clips(tmp_path):
     cfg = tiny_config(
         dit_steps=60,
