@@ -152,6 +152,18 @@ def _headline(evals: list[EvalRun]) -> EvalRun:
     return max(evals, key=lambda e: (e.step or 0, not e.scores.get("quick")))
 
 
+def _devices(totals: dict, hours: float) -> str:
+    """The devices trained on, each with its time where the record has all of it."""
+    names = ", ".join(totals.get("devices", [])) or "?"
+    per = totals.get("device_seconds") or {}
+    if not per or abs(sum(per.values()) / 3600 - hours) > 0.01 * hours + 0.02:
+        return names  # a record from before devices were timed: no split to show
+    return ", ".join(
+        f"{name} {s / 3600:.1f} h" if s >= 7200 else f"{name} {s / 60:.0f} min"
+        for name, s in per.items()
+    )
+
+
 def render(model_dir: Path, evals: list[EvalRun]) -> str:
     cfg = json.loads((model_dir / "config.json").read_text())
     tr = cfg.get("training", {})
@@ -191,7 +203,7 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
         f"- Weights: fp16 safetensors, sha256 `{cfg.get('weights_sha256', '?')[:16]}...`.",
         "",
         "## Training compute",
-        f"- Devices: {', '.join(totals.get('devices', [])) or '?'}; "
+        f"- Devices: {_devices(totals, hours)}; "
         f"{hours:.2f} hours in all (autoencoder {totals.get('vae_seconds', 0) / 60:.0f} min, "
         f"transformer {totals.get('dit_seconds', 0) / 60:.0f} min"
         + (
@@ -208,8 +220,9 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
         f"- Transformer steps done: {tr.get('dit_steps_done')}; clips seen: "
         f"{totals.get('dit_samples', 0):,}.",
         "- Continue it: `python -m engine train --config train_config.json --stage dit "
-        "--init-from resources/models/storyloom-tiny --device cuda --set dit_steps=N` "
-        "(goes on from its step count and appends to this log; `docs/gpu_training.md`).",
+        "--init-from resources/models/storyloom-tiny --device cuda --minutes M --fit-schedule "
+        "--set data_workers=14 --set dit_steps=N` (goes on from its step count and appends to "
+        "this log; `docs/gpu_training.md`, `docs/gpu_lease.sh`).",
         "",
     ]
     if evals:

@@ -116,6 +116,7 @@ class Trainer:
         name = torch.cuda.get_device_name() if self.device.type == "cuda" else self.device.type
         if name not in self.totals["devices"]:
             self.totals["devices"] = [*self.totals["devices"], name]
+        self.device_name = name
         if cfg.photos:
             from engine.data.backgrounds import photos
 
@@ -503,10 +504,11 @@ class Trainer:
             tensors.update({"vae." + k: v for k, v in self.vae.state_dict().items()})
         ckpt.atomic_save_tensors(self.paths.state(stage), tensors)
         now = time.time()
-        self.totals[f"{stage}_seconds"] = (
-            self.totals.get(f"{stage}_seconds", 0.0) + now - self._clock
-        )
-        self._clock = now
+        spent, self._clock = now - self._clock, now
+        self.totals[f"{stage}_seconds"] = self.totals.get(f"{stage}_seconds", 0.0) + spent
+        per = dict(self.totals.get("device_seconds", {}))  # where the hours went: cpu, a GPU
+        per[self.device_name] = per.get(self.device_name, 0.0) + spent
+        self.totals["device_seconds"] = per
         ckpt.write_json(
             self.paths.meta(stage),
             {

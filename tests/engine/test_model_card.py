@@ -151,6 +151,22 @@ def test_compute_counts_a_retired_decoder_apart_from_the_weights(tiny_model_dir,
     )
 
 
+def test_compute_says_how_long_each_device_trained(tiny_model_dir, tmp_path):
+    model = shutil.copytree(tiny_model_dir, tmp_path / "model")
+    cfg = json.loads((model / "config.json").read_text())
+    totals = {"vae_seconds": 7200.0, "dit_seconds": 7800.0, "devices": ["cpu", "NVIDIA H200"]}
+    cfg["training"]["totals"] = {**totals, "device_seconds": {"cpu": 14400.0, "NVIDIA H200": 600}}
+    (model / "config.json").write_text(json.dumps(cfg))
+    assert engine_main(["card", "--model", str(model)]) == 0
+    card = (model / "MODEL_CARD.md").read_text()
+    assert "- Devices: cpu 4.0 h, NVIDIA H200 10 min; 4.17 hours in all" in card
+    # a record whose devices were timed for only part of its hours names them, no split
+    cfg["training"]["totals"] = {**totals, "device_seconds": {"NVIDIA H200": 600}}
+    (model / "config.json").write_text(json.dumps(cfg))
+    assert engine_main(["card", "--model", str(model)]) == 0
+    assert "- Devices: cpu, NVIDIA H200; 4.17 hours" in (model / "MODEL_CARD.md").read_text()
+
+
 def test_card_shows_the_case_by_case_comparison_with_the_previous_model(tiny_model_dir, tmp_path):
     model = shutil.copytree(tiny_model_dir, tmp_path / "model")
     paired = {

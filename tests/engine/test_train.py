@@ -108,6 +108,10 @@ def test_decoder_fine_tuning_keeps_the_latents_and_the_transformer_and_resumes(t
     model = json.loads((tmp_path / "model" / "config.json").read_text())
     assert model["training"]["dit_steps_done"] == 8
     assert model["training"]["totals"]["decoder_seconds"] > 0
+    per = model["training"]["totals"]["device_seconds"]  # every stage's time, by device
+    assert list(per) == ["cpu"]
+    stages = ("vae_seconds", "dit_seconds", "decoder_seconds")
+    assert per["cpu"] == pytest.approx(sum(model["training"]["totals"][k] for k in stages))
     # the transformer stage, resumed later, keeps the fine-tuned decoder in what it exports
     tuned = load_file(str(tmp_path / "model" / "model.safetensors"))
     run(tiny_config(dit_steps=9), tmp_path, "dit", 5, True, "cpu")
