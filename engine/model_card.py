@@ -375,18 +375,18 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
                 "latents and so the transformer valid)."
             )
         seen, secs = totals.get("dit_samples", 0), totals.get("dit_seconds", 0)
-        rate = (
-            f" ({seen / secs:.1f} clips/s on {', '.join(totals.get('devices', []))})"
-            if secs
-            else ""
+        devices = totals.get("devices", [])
+        rate = (  # a mean over several devices would describe none of them
+            f" ({seen / secs:.1f} clips/s on {devices[0]})" if secs and len(devices) == 1 else ""
         )
         first = "a better autoencoder first (above), then " if capped else ""
         lines.append(
             f"- What closes the gaps: {first}more transformer samples. This model has seen {seen:,} "
             f"clips{rate}; in this project's probes colour alone took about 20,000 clips and shape "
-            "and motion far more. The recipe is the same on a GPU (bf16, larger batches, about a "
-            "thousand times a 2-core CPU's throughput), where an hour sees millions of clips: "
-            "continue from these weights there (the command above)."
+            "and motion far more. The recipe is the same on a GPU (bf16, 16x larger batches; one "
+            "H200 trained it about 280 times faster than a 2-core CPU, `docs/gpu_training.md`), "
+            "where an hour sees millions of clips: continue from these weights there (the "
+            "command above)."
         )
         lines.append("")
     lines += [
