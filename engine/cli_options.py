@@ -28,6 +28,12 @@ def add_eval_options(p: argparse.ArgumentParser) -> None:
         "--limit", type=int, help="score only the first N cases of each kind (smoke test)"
     )
     p.add_argument(
+        "--kinds",
+        metavar="K,K",
+        help="score only these kinds of case, e.g. story (with its twins without context) or "
+        "i2v,camera",
+    )
+    p.add_argument(
         "--save-clips",
         metavar="DIR",
         help="keep the generated clips (lossless) and a contact sheet of them in DIR",

@@ -208,6 +208,14 @@ def test_saved_clips_score_the_same_without_generating(tiny_model_dir, tmp_path,
     assert paired["scores"] and all(
         r["better"] == r["worse"] == 0 and r["p"] == 1.0 for r in paired["scores"].values()
     )
+    # some kinds only, scored from the same clips: their cases, their scores, the same values
+    assert main([*common, "--limit", "1", "--clips", str(kept), "--kinds", "story,i2v"]) == 0
+    sub = json.loads(capsys.readouterr().out)
+    assert sub["clips"] == 4 and sub["kinds"] == "story,i2v"  # each with its twin
+    for key in ("consistency_with_context", "consistency_without_context", "i2v_psnr_db"):
+        assert sub[key] == first[key] is not None
+    assert sub["camera_accuracy"] is None and sub["autoencoder"]["camera_accuracy"] is None
+    assert sub["autoencoder"]["i2v_psnr_db"] == first["autoencoder"]["i2v_psnr_db"]
     table = [a for a in common if a != "--json"]
     assert main([*table, "--limit", "1", "--clips", str(kept), "--against", str(kept)]) == 0
     assert "case by case against" in capsys.readouterr().out
@@ -249,6 +257,17 @@ def test_eval_cli_reports_a_missing_model_in_one_line(tmp_path, capsys):
     assert main(["--model", str(tmp_path / "nothing"), "--quick", "--device", "cpu"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "\n" not in err
+
+
+def test_a_misspelt_kind_is_refused_in_one_line_before_the_model_loads(tmp_path, capsys):
+    from engine.eval import main, of_kinds
+
+    cases = build_cases(256, 144, 12.0, 25, quick=True)
+    assert {c.kind for c in of_kinds(cases, "story")} == {"story_with", "story_without"}
+    assert {c.kind for c in of_kinds(cases, "two_objects, camera")} == {"two_objects", "camera"}
+    assert main(["--model", str(tmp_path / "nothing"), "--kinds", "storey", "--quick"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: unknown kind storey") and "story" in err and "\n" not in err
 
 
 def test_a_sign_test_says_how_lopsided_a_split_is():
