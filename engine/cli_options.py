@@ -34,6 +34,12 @@ def add_eval_options(p: argparse.ArgumentParser) -> None:
         "i2v,camera",
     )
     p.add_argument(
+        "--tuning",
+        action="store_true",
+        help="score the tuning set (other seeds) instead of the held-out set: for choosing "
+        "sampling settings without tuning on the reported cases",
+    )
+    p.add_argument(
         "--save-clips",
         metavar="DIR",
         help="keep the generated clips (lossless) and a contact sheet of them in DIR",

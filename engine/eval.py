@@ -296,7 +296,8 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
         return 2
     w, h, fps = native_size(eng)
     frames = 1 + 4 * max(1, round(2 * fps / 4))  # about two seconds
-    cases = build_cases(w, h, fps, frames, quick=bool(getattr(a, "quick", False)))
+    tuning = bool(getattr(a, "tuning", False))
+    cases = build_cases(w, h, fps, frames, quick=bool(getattr(a, "quick", False)), tuning=tuning)
     if getattr(a, "kinds", None):
         cases = of_kinds(cases, a.kinds)
     if getattr(a, "limit", None):
@@ -373,6 +374,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     scores["quick"] = bool(getattr(a, "quick", False))
     scores["limit"] = getattr(a, "limit", None)
     scores["kinds"] = getattr(a, "kinds", None)
+    scores["case_set"] = "tuning" if tuning else "held-out"
     training = config.get("training", {})
     scores["dit_samples"] = training.get("totals", {}).get("dit_samples")
     scores.update(used)

@@ -16,6 +16,9 @@ from engine.data.world_sample import next_scene, sample_scene
 from engine.data.world_spec import SceneSpec, reference_spec
 
 SEED_BASE = 7_000_000_000  # far from any training seed
+# A second set like the first, for choosing sampling settings (guidance, steps): the scores a
+# model card reports are then not tuned on the cases that produce them.
+TUNING_SEED_BASE = SEED_BASE + 500_000
 # kind -> (quick count, full count). The quick set (15 clips) is a smoke test that runs in
 # about two minutes on a 2-core CPU; the full set (164 clips) is what scores a model. Each story
 # and each image-to-video case also makes a twin without its context, to measure what it adds.
@@ -61,16 +64,18 @@ def _one_object(s: SceneSpec) -> bool:
 
 
 def build_cases(
-    width: int, height: int, fps: float, frames: int, quick: bool = True
+    width: int, height: int, fps: float, frames: int, quick: bool = True, tuning: bool = False
 ) -> list[EvalCase]:
-    """The evaluation set at a frame size (the model's native size), the same on every run."""
+    """The evaluation set at a frame size (the model's native size), the same on every run;
+    `tuning`: the other set, for choosing sampling settings (its case names say so)."""
     cases: list[EvalCase] = []
+    base, prefix = (TUNING_SEED_BASE, "tuning-") if tuning else (SEED_BASE, "")
     for kind, (nq, nf) in COUNTS.items():
         n = nq if quick else nf
         for i in range(n):
-            seed = SEED_BASE + 1000 * list(COUNTS).index(kind) + i
+            seed = base + 1000 * list(COUNTS).index(kind) + i
             rng = np.random.default_rng(seed)
-            name = f"{kind}-{i:02d}"
+            name = f"{prefix}{kind}-{i:02d}"
             if kind == "still":
                 cases.append(
                     EvalCase(name, kind, _scene(rng, width, height, frames, fps, "still"), seed)

@@ -76,6 +76,19 @@ def test_the_sets_are_fixed_and_cover_every_kind(quick):
     assert all(c.previous is None and not c.references for c in cases if c.kind == "story_without")
 
 
+def test_the_tuning_set_is_another_set_of_the_same_kinds():
+    held_out = build_cases(256, 144, 12.0, 25, quick=False)
+    tuning = build_cases(256, 144, 12.0, 25, quick=False, tuning=True)
+    assert [c.kind for c in tuning] == [c.kind for c in held_out]
+    assert not {c.seed for c in tuning} & {c.seed for c in held_out}
+    assert all(c.name.startswith("tuning-") for c in tuning)  # kept clips cannot be mixed up
+    assert not {c.prompt for c in tuning if c.kind == "still"} & {
+        c.prompt for c in held_out if c.kind == "still"
+    }
+    s = score_clips(tuning, ground_truth_clips(tuning), seconds_per_clip=0.0)
+    assert s["colour_accuracy"] >= 0.98 and s["direction_accuracy"] >= 0.95
+
+
 def test_ground_truth_scores_near_perfect(cases):
     s = score_clips(cases, ground_truth_clips(cases), seconds_per_clip=0.0)
     assert KEYS <= set(s)
@@ -197,7 +210,12 @@ def test_saved_clips_score_the_same_without_generating(tiny_model_dir, tmp_path,
     # scored again from the kept clips: the same scores and the sampling they were made with
     assert main([*common, "--limit", "1", "--clips", str(kept)]) == 0
     again = json.loads(capsys.readouterr().out)
-    assert again == first and again["steps"] == 2 and again["guidance"] == 2.5
+    assert (
+        again == first
+        and again["case_set"] == "held-out"
+        and again["steps"] == 2
+        and again["guidance"] == 2.5
+    )
     # compared case by case with clips kept elsewhere (here: the same ones, so every case ties)
     assert main([*common, "--limit", "1", "--clips", str(kept), "--against", str(kept)]) == 0
     paired = json.loads(capsys.readouterr().out)["against"]
@@ -227,6 +245,9 @@ def test_saved_clips_score_the_same_without_generating(tiny_model_dir, tmp_path,
     assert main([*common, "--clips", str(kept)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "--limit" in err and "\n" not in err
+    # and so is the tuning set's: its cases are other cases
+    assert main([*common, "--limit", "1", "--tuning", "--clips", str(kept)]) == 2
+    assert "no clip for" in capsys.readouterr().err
     meta = json.loads((kept / "clips.json").read_text())
     (kept / "clips.json").write_text(json.dumps({**meta, "weights_sha256": "0" * 64}))
     assert main([*common, "--limit", "1", "--clips", str(kept)]) == 2
