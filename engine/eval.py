@@ -26,7 +26,7 @@ from engine.data.eval_cases import (
 )
 from engine.data.recognise import recogniser_for
 from engine.data.world_render import render_uint8
-from engine.eval_clips import load_clips, save_clips, write_contact_sheet
+from engine.eval_clips import add_to_meta, load_clips, save_clips, write_contact_sheet
 from engine.eval_paired import format_paired, paired_comparison
 from engine.request import EngineError, GenerationRequest
 
@@ -213,13 +213,49 @@ CEILING_KEYS = (
 CEILING_KINDS = (*SINGLE, "bounce", "camera")
 
 
+def autoencoder_case_scores(engine, cases: list[EvalCase]) -> dict[str, dict[str, float]]:
+    """Each case's scores on the ground truth after the engine's autoencoder alone, by name
+    (only the kinds that have a ceiling score)."""
+    cases = [c for c in cases if c.kind in CEILING_KINDS]
+    clips = [engine.autoencode(gt) for gt in ground_truth_clips(cases)]
+    return {c.name: case_scores(c, x) for c, x in zip(cases, clips, strict=True)}
+
+
+def ceiling_of(per_case: dict[str, dict[str, float]]) -> dict:
+    scores = aggregate_scores(list(per_case.values()))
+    return {k: scores[k] for k in CEILING_KEYS}
+
+
 def autoencoder_ceiling(engine, cases: list[EvalCase]) -> dict:
     """The scores of the ground truth after the engine's autoencoder alone. Every generated
     clip is decoded by the same decoder, so the transformer cannot score above these."""
-    cases = [c for c in cases if c.kind in CEILING_KINDS]  # the others add no ceiling score
-    clips = [engine.autoencode(gt) for gt in ground_truth_clips(cases)]
-    scores = score_clips(cases, clips)
-    return {k: scores[k] for k in CEILING_KEYS}
+    return ceiling_of(autoencoder_case_scores(engine, cases))
+
+
+def _kept_ceiling(meta: dict, cases: list[EvalCase]) -> dict[str, dict[str, float]] | None:
+    """The per-case ceiling kept with saved clips (`meta["autoencoder"]`), if it covers these
+    cases and this detector read it (the clips' model is checked before): rescoring then skips
+    the autoencoder."""
+    kept = meta.get("autoencoder")
+    if not isinstance(kept, dict) or kept.get("detector") != D.VERSION:
+        return None
+    by_name = kept.get("cases") or {}
+    names = [c.name for c in cases if c.kind in CEILING_KINDS]
+    if not all(isinstance(by_name.get(n), dict) for n in names):
+        return None
+    return {n: by_name[n] for n in names}
+
+
+def _keep_ceiling(folder: str, meta: dict, ceiling: dict[str, dict[str, float]]) -> None:
+    """Add these cases' ceiling to what the clips in `folder` keep (a subset adds to the rest)."""
+    kept = meta.get("autoencoder")
+    same = isinstance(kept, dict) and kept.get("detector") == D.VERSION
+    earlier = (kept.get("cases") or {}) if same else {}
+    cases = {**earlier, **ceiling}
+    try:
+        add_to_meta(folder, {"autoencoder": {"detector": D.VERSION, "cases": cases}})
+    except (OSError, ValueError) as e:
+        print(f"warning: the autoencoder's scores were not kept: {e}", file=sys.stderr)
 
 
 def of_kinds(cases: list[EvalCase], kinds: str) -> list[EvalCase]:
@@ -315,6 +351,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     }
     used["sampler"] = used["sampler"] or "euler"
     names = [c.name for c in cases]
+    ceiling, kept, meta = None, None, {}
     try:
         # read first: a wrong folder fails in a second, not after 25 minutes of generating
         others = load_clips(a.against, names) if getattr(a, "against", None) else None
@@ -325,6 +362,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
                     f"the clips in {a.clips} were made by {meta.get('model')}, not by this model"
                 )
             spc, used = meta.get("seconds_per_clip"), {k: meta.get(k) for k in SAMPLING_KEYS}
+            ceiling, kept = _kept_ceiling(meta, cases), a.clips
         else:
             clips, spc = generate_clips(
                 eng, cases, tick, {k: v for k, v in overrides.items() if v is not None}
@@ -350,8 +388,13 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
                 [by_name[c.name] for c in shown],
                 ground_truth_clips(shown),
             )
+            kept = a.save_clips
         except (EngineError, OSError) as e:  # a full disk must not cost the scores
             print(f"warning: the clips were not kept: {e}", file=sys.stderr)
+    if ceiling is None:
+        ceiling = autoencoder_case_scores(eng, cases)
+        if kept:  # so that rescoring these clips skips the autoencoder
+            _keep_ceiling(kept, meta, ceiling)
     if tick:
         print(file=sys.stderr)
     per_case = per_case_scores(cases, clips)
@@ -367,7 +410,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
             "dit_step": other_meta.get("dit_step"),
             "scores": paired_comparison(SCORE_KEYS, per_case, those),
         }
-    scores["autoencoder"] = autoencoder_ceiling(eng, cases)
+    scores["autoencoder"] = ceiling_of(ceiling)
     scores["device"] = str(getattr(eng, "device", a.device))
     scores["model"] = str(getattr(eng, "model_dir", a.model))
     scores["size"] = f"{w}x{h}@{fps:g}fps, {frames} frames"

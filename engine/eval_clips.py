@@ -32,6 +32,15 @@ def save_clips(folder: str | Path, names: list[str], clips: list[np.ndarray], me
     os.replace(tmp, d / META)
 
 
+def add_to_meta(folder: str | Path, extra: dict) -> None:
+    """Add keys to the metadata of clips saved in `folder` (what was learned after saving)."""
+    d = Path(folder)
+    meta = json.loads((d / META).read_text(encoding="utf-8"))
+    tmp = d / f".{META}.partial"
+    tmp.write_text(json.dumps({**meta, **extra}, indent=2), encoding="utf-8")
+    os.replace(tmp, d / META)
+
+
 def load_clips(folder: str | Path, names: list[str]) -> tuple[list[np.ndarray], dict]:
     """The saved clips of these cases, in order, and the saved metadata."""
     d = Path(folder)

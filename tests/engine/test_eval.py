@@ -216,6 +216,23 @@ def test_saved_clips_score_the_same_without_generating(tiny_model_dir, tmp_path,
         and again["steps"] == 2
         and again["guidance"] == 2.5
     )
+    # the autoencoder's per-case scores were kept with the clips, and rescoring reuses them
+    meta = json.loads((kept / "clips.json").read_text())
+    cached = meta["autoencoder"]["cases"]
+    assert meta["autoencoder"]["detector"] == D.VERSION
+    ceiling_kinds = ("still", "motion", "bounce", "camera", "i2v", "paraphrase")
+    assert sorted(cached) == sorted(f"{k}-00" for k in ceiling_kinds)
+    cached["still-00"]["colour_accuracy"] = 1.0 - cached["still-00"]["colour_accuracy"]
+    (kept / "clips.json").write_text(json.dumps(meta))
+    assert main([*common, "--limit", "1", "--clips", str(kept)]) == 0
+    moved = json.loads(capsys.readouterr().out)["autoencoder"]["colour_accuracy"]
+    assert abs(moved - first["autoencoder"]["colour_accuracy"]) == pytest.approx(0.25)
+    # read by another detector version: computed again (and kept again)
+    meta["autoencoder"]["detector"] = -1
+    (kept / "clips.json").write_text(json.dumps(meta))
+    assert main([*common, "--limit", "1", "--clips", str(kept)]) == 0
+    assert json.loads(capsys.readouterr().out) == first
+    assert json.loads((kept / "clips.json").read_text())["autoencoder"]["detector"] == D.VERSION
     # compared case by case with clips kept elsewhere (here: the same ones, so every case ties)
     assert main([*common, "--limit", "1", "--clips", str(kept), "--against", str(kept)]) == 0
     paired = json.loads(capsys.readouterr().out)["against"]
