@@ -135,8 +135,9 @@ def _object_weight(model_dir: Path) -> float:
 
 
 def _unlike_headline(scores: dict, headline: dict) -> str:
-    """A learning-curve row sampled with other guidance than the headline, or scored by another
-    version of the detector (evaluations before there were versions are version 1), says so."""
+    """A learning-curve row sampled with other guidance than the headline, scored by another
+    version of the detector (evaluations before there were versions are version 1), on some
+    kinds only or on the tuning set, says so."""
     diff = [
         f"{k.replace('_', ' ')} {scores[k]}"
         for k in ("guidance", "context_guidance")
@@ -144,12 +145,25 @@ def _unlike_headline(scores: dict, headline: dict) -> str:
     ]
     if scores.get("detector", 1) != headline.get("detector", 1):
         diff.append(f"detector {scores.get('detector', 1)}")
+    if scores.get("kinds") and scores.get("kinds") != headline.get("kinds"):
+        diff.append(f"only {scores['kinds']}")
+    if scores.get("case_set") == "tuning" and headline.get("case_set") != "tuning":
+        diff.append("tuning set")
     return f" ({', '.join(diff)})" if diff else ""
 
 
 def _headline(evals: list[EvalRun]) -> EvalRun:
-    """The latest checkpoint's evaluation; of two at the same step, the full one."""
-    return max(evals, key=lambda e: (e.step or 0, not e.scores.get("quick")))
+    """The latest checkpoint's evaluation; of two at the same step, the full one (every case of
+    every kind of the held-out set) first."""
+    return max(
+        evals,
+        key=lambda e: (
+            e.step or 0,
+            not e.scores.get("quick"),
+            not e.scores.get("kinds"),
+            e.scores.get("case_set") != "tuning",
+        ),
+    )
 
 
 def _devices(totals: dict, hours: float) -> str:
@@ -232,12 +246,16 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
             "## Evaluation",
             f"`python -m engine eval{' --quick' if s.get('quick') else ''}"
             f"{' --limit ' + str(s['limit']) if s.get('limit') else ''}"
+            f"{' --tuning' if s.get('case_set') == 'tuning' else ''}"
+            f"{' --kinds ' + s['kinds'] if s.get('kinds') else ''}"
             f"{' --steps ' + str(s['steps']) if s.get('steps') else ''}"
             f"{' --sampler ' + s['sampler'] if s.get('sampler') else ''}"
             f"{' --guidance ' + str(s['guidance']) if s.get('guidance') is not None else ''}"
             f"{' --context-guidance ' + str(s['context_guidance']) if s.get('context_guidance') is not None else ''}"
             " --json` on "
-            f"{s.get('device', '?')}, {s.get('clips', '?')} held-out clips ({s.get('size', '')}), "
+            f"{s.get('device', '?')}, {s.get('clips', '?')} "
+            f"{'tuning-set' if s.get('case_set') == 'tuning' else 'held-out'} clips "
+            f"({s.get('size', '')}), "
             f"transformer step {latest.step}.",
             "",
         ]
@@ -266,6 +284,8 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
                 "dit_step",
                 "dit_samples",
                 "limit",
+                "kinds",
+                "case_set",
                 "steps",
                 "sampler",
                 "guidance",

@@ -44,6 +44,8 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
         "dit_step": 300,
         "dit_samples": 4500,
         "detector": 2,
+        "case_set": "held-out",
+        "kinds": None,
     }
     files = []
     for name, scores in (("early", early), ("late", late)):
@@ -69,6 +71,7 @@ def test_card_reports_scores_against_targets_and_the_learning_curve(tiny_model_d
     assert "Falls short on: shape_accuracy" in card
     assert "--guidance 4.0 --context-guidance 2.0 --json`" in card  # how, not a score row
     assert "| guidance |" not in card and "| detector |" not in card
+    assert "| case_set |" not in card and "| kinds |" not in card and "38 held-out clips" in card
 
 
 def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, tmp_path):
@@ -130,6 +133,21 @@ def test_a_full_evaluation_heads_the_card_over_a_quick_one_of_the_same_step(
     card = (model / "MODEL_CARD.md").read_text()
     assert "| colour_accuracy | 30.0 % |" in card and "152 held-out clips" in card
     assert "| 400 | - | 25.0 % |" in card and "| 400 (full) | - | 30.0 % |" in card
+    # nor does an evaluation of some kinds or of the tuning set, which the card names as such
+    some = {"colour_accuracy": 0.9, "dit_step": 400, "clips": 48, "kinds": "still,motion"}
+    tuning = {"colour_accuracy": 0.8, "dit_step": 400, "clips": 152, "case_set": "tuning"}
+    files += [tmp_path / "k.json", tmp_path / "t.json"]
+    files[2].write_text(json.dumps(some))
+    files[3].write_text(json.dumps(tuning))
+    assert engine_main(["card", "--model", str(model), "--eval", *map(str, files)]) == 0
+    card = (model / "MODEL_CARD.md").read_text()
+    assert "| colour_accuracy | 30.0 % |" in card and "152 held-out clips" in card
+    assert "| 400 (only still,motion) | - | 90.0 % |" in card
+    assert "| 400 (tuning set) | - | 80.0 % |" in card
+    files = [tmp_path / "t.json"]
+    assert engine_main(["card", "--model", str(model), "--eval", *map(str, files)]) == 0
+    card = (model / "MODEL_CARD.md").read_text()
+    assert "--tuning --json` on ?, 152 tuning-set clips" in card
 
 
 def test_compute_counts_a_retired_decoder_apart_from_the_weights(tiny_model_dir, tmp_path):
