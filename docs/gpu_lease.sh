@@ -23,6 +23,13 @@ if [ $RC -ne 0 ] && [ $RC -ne 124 ] && [ $(( $(date +%s) - T0 )) -lt 150 ]; then
   train 0 "$(awk "BEGIN{print $MIN - ($(date +%s) - $T0) / 60.0}")"; echo "retry rc=$?"
 fi
 grep -E '"(fit|val|init)"' "$OUT/train.log" | tail -8; tail -5 "$OUT/train.log"
+[ -f $R/training_log.jsonl ] && $PY - $R/training_log.jsonl <<'PHASES'
+import json, sys  # where a step's time went: waiting for workers, preparing the batch, the model
+rows = [json.loads(x) for x in open(sys.argv[1])]
+rows = [r for r in rows if r.get("event") == "step" and "model_s" in r][3:]  # past start-up
+for k in ("wait_s", "data_s", "model_s", "tflops"):
+    print(k, round(sum(r[k] for r in rows) / max(1, len(rows)), 4))
+PHASES
 if [ -f $R/model/model.safetensors ]; then  # the last export: at the end, or every 2 minutes
   cp $R/model/config.json $R/model/training_log.jsonl $R/train_config.json "$OUT/"
   split -b 15m $R/model/model.safetensors "$OUT/model.safetensors.part."

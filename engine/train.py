@@ -137,6 +137,7 @@ class Trainer:
         self._cache: dict[int, object] = {}  # replayed batches by source step
         self._val_cache: dict[tuple, object] = {}
         self._prefetch = None  # engine.train_prefetch.WorldPrefetcher while data_workers run
+        self._phases: dict[str, float] | None = None  # train_dit's step timing
         self._ordered_to = 0  # steps before this have had their world batches ordered
 
     # ----------------------------------------------------------------- logging
@@ -335,6 +336,10 @@ class Trainer:
         val = self._val_batches()
         deadline, last_ckpt = time.time() + minutes * 60, time.time()
         seen, t0, tokens_done = 0, time.time(), 0
+        # Where a step's time goes, as means over the log window: waiting for the data workers,
+        # preparing the batch (rendering without workers, encoding, text), the model's step.
+        phases = {"wait_s": 0.0, "data_s": 0.0, "model_s": 0.0}
+        self._phases = phases
         last = min(cfg.dit_steps, stop_at or cfg.dit_steps)
         first, since = step, None  # fit: the step rate is measured from `since`
         if cfg.data_workers > 0 and cfg.data_pool == 0:
@@ -346,7 +351,11 @@ class Trainer:
                 self.dit.train()
                 for g in opt.param_groups:
                     g["lr"] = self._dit_lr(step)
+                t_data, waited = time.perf_counter(), phases["wait_s"]
                 task, b, prepared = self._data_for(step)
+                self._sync()
+                t_model = time.perf_counter()
+                phases["data_s"] += t_model - t_data - (phases["wait_s"] - waited)
                 with torch.autocast(
                     self.device.type, dtype=self.amp_dit, enabled=self.amp_dit is not None
                 ):
@@ -359,6 +368,7 @@ class Trainer:
                     self._ema_update(step)
                 else:  # one bad batch must not poison the weights: skip it, on the record
                     self.log(event="skipped", stage="dit", step=step, task=task, loss=float(loss))
+                phases["model_s"] += time.perf_counter() - t_model  # isfinite(gn) synced
                 step += 1
                 seen += info["batch"]
                 self.totals["dit_samples"] += info["batch"]
@@ -377,8 +387,10 @@ class Trainer:
                         samples_per_s=seen / dt,
                         tflops=flops / 1e12,
                         bucket=[b.width, b.height, b.frames],
+                        **{k: v / cfg.log_every for k, v in phases.items()},
                     )
                     seen, t0, tokens_done = 0, time.time(), 0
+                    phases = dict.fromkeys(phases, 0.0)
                 if step % cfg.val_every == 0:
                     self.log(event="val", stage="dit", step=step, val_loss=self.validate(val))
                 if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
@@ -441,7 +453,10 @@ class Trainer:
         world = None
         if self._prefetch is not None:
             self._order_ahead(step)
+            t = time.perf_counter()
             world = self._prefetch.take(src)
+            if self._phases is not None:
+                self._phases["wait_s"] += time.perf_counter() - t
         if cfg.replay_ratio <= 0 and source == "world" and world is None:
             return task, b, None
         prepared = self._cache.pop(src, None)
@@ -453,6 +468,11 @@ class Trainer:
         while len(self._cache) > cfg.replay_size:
             self._cache.pop(next(iter(self._cache)))
         return task, b, prepared
+
+    def _sync(self) -> None:
+        """Wait for the device's queued work, so that the time of a phase is its own."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
 
     @torch.no_grad()
     def _ema_update(self, step: int) -> None:

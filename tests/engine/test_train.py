@@ -313,6 +313,12 @@ def test_data_workers_render_exactly_the_batches_of_the_training_process(tmp_pat
     la, lb = losses(a / "training_log.jsonl"), losses(b / "training_log.jsonl")
     assert sorted(la) == sorted(lb) == list(range(1, 7))
     assert lb == la
+    # every step row says where the step's time went: waiting for workers, the batch, the model
+    for folder, workers in ((a, False), (b, True)):
+        rows = [json.loads(x) for x in (folder / "training_log.jsonl").read_text().splitlines()]
+        steps = [r for r in rows if r.get("event") == "step" and r["stage"] == "dit"]
+        assert steps and all(r["data_s"] >= 0 and r["model_s"] > 0 for r in steps)
+        assert all(r["wait_s"] >= 0 if workers else r["wait_s"] == 0 for r in steps)
 
 
 def test_a_world_batch_is_rendered_in_8_bits_the_same_in_a_worker():
