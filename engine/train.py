@@ -181,7 +181,13 @@ class Trainer:
             self._load_state("dit", [(self.dit, "dit."), (self.ema, "ema.")], None)
         elif self.init_from is not None and not (resume and self.paths.state("decoder").is_file()):
             # a model folder's decoder, tuned further: a fresh optimizer and schedule from step 0
-            self.log(event="init", stage="decoder", step=0, model=str(self.init_from))
+            self.log(
+                event="init",
+                stage="decoder",
+                step=0,
+                model=str(self.init_from),
+                batches=2 + self._decoder_cycles(),  # the salt below, on the record
+            )
         dec = self.vae.decoder
         opt = torch.optim.AdamW(dec.parameters(), lr=cfg.decoder_lr, betas=(0.9, 0.95))
         step = 0
@@ -191,6 +197,9 @@ class Trainer:
                 step = self._load_state("decoder", [(self.vae, "vae.")], opt)
             else:  # tuned for an encoder since retrained: start again on the new one
                 self.log(event="restart", stage="decoder", reason="autoencoder retrained")
+        # Each cycle over the decoder (each --init-from) sees its own stream of world batches,
+        # not the first cycle's again: its salt counts the cycles the log records (resume-stable).
+        salt = 1 + self._decoder_cycles()
         self.vae.requires_grad_(False).eval()
         dec.requires_grad_(True).train()
         deadline, last_ckpt = time.time() + minutes * 60, time.time()
@@ -199,7 +208,7 @@ class Trainer:
                 g["lr"] = lr_at(
                     step, cfg.decoder_lr, cfg.warmup, cfg.decoder_steps, cfg.min_lr_ratio
                 )
-            out, gn, b = self._vae_step(opt, step, train_encoder=False, salt=1)
+            out, gn, b = self._vae_step(opt, step, train_encoder=False, salt=salt)
             step += 1
             if step % cfg.log_every == 0:
                 self._log_vae_step("decoder", step, out, gn, opt, b)
@@ -209,6 +218,18 @@ class Trainer:
                 last_ckpt = time.time()
         self._save_state("decoder", step, {"vae.": self.vae}, opt)
         self.export(self._dit_step())
+
+    def _decoder_cycles(self) -> int:
+        """How many decoder cycles continued from a model folder this run's log records."""
+        self.log_file.flush()
+        n = 0
+        for line in self.paths.log.read_text(encoding="utf-8").splitlines():
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a crash
+            n += r.get("event") == "init" and r.get("stage") == "decoder"
+        return n
 
     def _vae_step(self, opt, step: int, train_encoder: bool = True, salt: int = 0):
         """One autoencoder step on a world batch (salt: a different stream of batches)."""

@@ -140,6 +140,11 @@ def test_a_model_folders_decoder_is_tuned_further_without_its_run(tmp_path):
     rows = [json.loads(x) for x in (out / "training_log.jsonl").read_text().splitlines()]
     assert [r["stage"] for r in rows if r.get("event") == "init"] == ["decoder"]
     assert sorted(losses(out / "training_log.jsonl", "decoder")) == [1, 2, 3]
+    # a further cycle from that folder trains on another stream of world batches than this one
+    run(cfg, tmp_path / "again", "decoder", 5, False, "cpu", init_from=out)
+    log = (tmp_path / "again" / "model" / "training_log.jsonl").read_text().splitlines()
+    inits = [r for r in map(json.loads, log) if r.get("event") == "init"]
+    assert [r["batches"] for r in inits] == [2, 3]
 
 
 def test_loss_decreases_on_a_handful_of_clips(tmp_path):
