@@ -3,6 +3,8 @@
 # leave the new model folder's files in $OUT (the weights split in parts of at most 15 MB).
 # Run from the repository root on the GPU machine; docs/gpu_training.md has the whole procedure.
 # usage: [LR=3e-4 WU=200 TOK=32768] bash docs/gpu_lease.sh [DEVICE [MINUTES [WORKERS [PYTHON]]]]
+# EXTRA: more --set options, words without spaces, e.g.
+#   EXTRA='--set tasks_late={"t2v":0.2,"i2v":0.2,"carry":0.35,"refs":0.15,"continue":0.1}'
 DEV=${1:-cuda}; MIN=${2:-8.0}; WORKERS=${3:-14}; PY=${4:-python3}; TOK=${TOK:-32768}
 export PYTHONUNBUFFERED=1 STORYLOOM_TEXT_ENCODER_DIR=$PWD/.devcarry/text
 M=resources/models/storyloom-tiny; R=/tmp/gpu_run; OUT=${OUT:-/tmp/gpu_out}; mkdir -p "$OUT"
@@ -14,7 +16,7 @@ train() {  # $1 data workers, $2 minutes; killed 70 s after its minutes at the l
     --config $M/train_config.json --stage dit --init-from $M --run-dir $R --device "$DEV" \
     --minutes "$2" --fit-schedule --set tokens_per_batch="$TOK" --set replay_ratio=3 \
     --set data_workers="$1" --set dit_restart=true --set checkpoint_minutes=2 \
-    --set dit_steps=40000 --set dit_lr="${LR:-3e-4}" --set warmup="${WU:-200}" \
+    --set dit_steps=40000 --set dit_lr="${LR:-3e-4}" --set warmup="${WU:-200}" ${EXTRA:-} \
     >> "$OUT/train.log" 2>&1
 }
 train "$WORKERS" "$MIN"; RC=$?; echo "train rc=$RC after $(( $(date +%s) - T0 )) s"
