@@ -50,6 +50,12 @@ def add_eval_options(p: argparse.ArgumentParser) -> None:
         help="score the clips an earlier --save-clips kept in DIR instead of generating",
     )
     p.add_argument(
+        "--decode",
+        metavar="DIR",
+        help="decode the latents an earlier --save-clips kept in DIR with this model's decoder "
+        "instead of generating (a decoder tuned since on the same encoder and transformer)",
+    )
+    p.add_argument(
         "--against",
         metavar="DIR",
         help="also compare case by case with the clips another model's --save-clips kept in DIR",

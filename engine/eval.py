@@ -26,7 +26,15 @@ from engine.data.eval_cases import (
 )
 from engine.data.recognise import recogniser_for
 from engine.data.world_render import render_uint8
-from engine.eval_clips import add_to_meta, load_clips, save_clips, write_contact_sheet
+from engine.eval_clips import (
+    add_to_meta,
+    load_clips,
+    load_latents,
+    read_meta,
+    save_clips,
+    save_latents,
+    write_contact_sheet,
+)
 from engine.eval_paired import format_paired, paired_comparison
 from engine.request import EngineError, GenerationRequest
 
@@ -169,9 +177,11 @@ def generate_clips(
     cases: list[EvalCase],
     progress: Callable[[int, int], None] | None = None,
     sampling: dict | None = None,
+    latents: list | None = None,
 ):
     """Generate every case with the engine (its default sampling unless `sampling` overrides
-    steps, sampler, guidance or context_guidance); returns (clips, seconds per clip)."""
+    steps, sampler, guidance or context_guidance); returns (clips, seconds per clip). Given a
+    list as `latents`, each clip's generated latents (C, t, h, w) float32 are appended to it."""
     clips, spent = [], 0.0
     for i, c in enumerate(cases):
         s = c.spec
@@ -185,16 +195,15 @@ def generate_clips(
             image=c.image,
             references=list(c.references),
             previous=c.previous,
+            keep_latents=latents is not None,
             **(sampling or {}),
         )
         t0 = time.perf_counter()
         clip = engine.generate(req)
         spent += time.perf_counter() - t0
-        frames = np.asarray(clip.frames)
-        if frames.shape[0] != s.frames:  # the engine may round the length; score what overlaps
-            idx = np.clip(np.arange(s.frames), 0, frames.shape[0] - 1)
-            frames = frames[idx]
-        clips.append(frames)
+        if latents is not None:
+            latents.append(clip.latents.numpy())
+        clips.append(_to_length(np.asarray(clip.frames), s.frames))
         if progress:
             progress(i + 1, len(cases))
     return clips, spent / max(1, len(cases))
@@ -230,6 +239,32 @@ def autoencoder_ceiling(engine, cases: list[EvalCase]) -> dict:
     """The scores of the ground truth after the engine's autoencoder alone. Every generated
     clip is decoded by the same decoder, so the transformer cannot score above these."""
     return ceiling_of(autoencoder_case_scores(engine, cases))
+
+
+def _decoded(engine, folder: str, cases: list[EvalCase], latents: list) -> tuple[list, dict]:
+    """The clips whose latents `--save-clips` kept in `folder`, decoded by this engine, and the
+    kept metadata: the same clips a full run would make, when only the decoder changed. The
+    latents are appended to `latents`."""
+    names = [c.name for c in cases]
+    meta = read_meta(folder)
+    if meta.get("latent_sha256") != engine.latent_hash:
+        raise EngineError(
+            f"the latents in {folder} were made by {meta.get('model')}, whose encoder or "
+            "transformer differs from this model's: generate instead"
+        )
+    latents += load_latents(folder, names)
+    clips = [
+        _to_length(engine.decode_latents(z, c.spec.frames), c.spec.frames)
+        for z, c in zip(latents, cases, strict=True)
+    ]
+    return clips, meta
+
+
+def _to_length(frames: np.ndarray, n: int) -> np.ndarray:
+    """The engine may round a clip's length: score the frames that overlap the case's."""
+    if frames.shape[0] == n:
+        return frames
+    return frames[np.clip(np.arange(n), 0, frames.shape[0] - 1)]
 
 
 def _kept_ceiling(meta: dict, cases: list[EvalCase]) -> dict[str, dict[str, float]] | None:
@@ -326,6 +361,8 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     try:
         if getattr(a, "kinds", None):
             of_kinds([], a.kinds)  # a misspelt kind fails before the model loads
+        if getattr(a, "clips", None) and getattr(a, "decode", None):
+            raise EngineError("give --clips or --decode, not both")
         eng = Engine.load(getattr(a, "model", None), device=getattr(a, "device", "auto"))
     except EngineError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -352,10 +389,14 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     used["sampler"] = used["sampler"] or "euler"
     names = [c.name for c in cases]
     ceiling, kept, meta = None, None, {}
+    latents: list = []  # of the generated clips, kept with them for decoding again
     try:
         # read first: a wrong folder fails in a second, not after 25 minutes of generating
         others = load_clips(a.against, names) if getattr(a, "against", None) else None
-        if getattr(a, "clips", None):
+        if getattr(a, "decode", None):
+            clips, meta = _decoded(eng, a.decode, cases, latents)
+            spc, used = meta.get("seconds_per_clip"), {k: meta.get(k) for k in SAMPLING_KEYS}
+        elif getattr(a, "clips", None):
             clips, meta = load_clips(a.clips, names)
             if meta.get("weights_sha256") != config.get("weights_sha256"):
                 raise EngineError(
@@ -365,7 +406,11 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
             ceiling, kept = _kept_ceiling(meta, cases), a.clips
         else:
             clips, spc = generate_clips(
-                eng, cases, tick, {k: v for k, v in overrides.items() if v is not None}
+                eng,
+                cases,
+                tick,
+                {k: v for k, v in overrides.items() if v is not None},
+                latents if getattr(a, "save_clips", None) else None,
             )
     except (EngineError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -377,9 +422,14 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
             "model": str(getattr(eng, "model_dir", a.model)),
             "weights_sha256": config.get("weights_sha256"),
             "dit_step": config.get("training", {}).get("dit_steps_done"),
+            "latent_sha256": eng.latent_hash,
         }
+        if getattr(a, "decode", None):  # decoded again: what made the latents, on the record
+            meta["decoded_from"] = str(a.decode)
         try:
             save_clips(a.save_clips, names, clips, meta)
+            if latents:
+                save_latents(a.save_clips, names, latents)
             shown = first_of_each_kind(cases, 2)  # render only the truths the sheet shows
             by_name = dict(zip(names, clips, strict=True))
             write_contact_sheet(
@@ -418,6 +468,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     scores["limit"] = getattr(a, "limit", None)
     scores["kinds"] = getattr(a, "kinds", None)
     scores["case_set"] = "tuning" if tuning else "held-out"
+    scores["decoded_from"] = getattr(a, "decode", None)  # whose kept latents, if not generated
     training = config.get("training", {})
     scores["dit_samples"] = training.get("totals", {}).get("dit_samples")
     scores.update(used)

@@ -15,6 +15,7 @@ from engine.media_io import write_image
 from engine.request import EngineError
 
 CLIPS = "clips.npz"
+LATENTS = "latents.npz"  # the generated latents, for decoding again with a tuned decoder
 META = "clips.json"
 SHEET = "contact_sheet.png"
 
@@ -32,6 +33,31 @@ def save_clips(folder: str | Path, names: list[str], clips: list[np.ndarray], me
     os.replace(tmp, d / META)
 
 
+def save_latents(folder: str | Path, names: list[str], latents: list[np.ndarray]) -> None:
+    """Write each clip's generated latents (C, t, h, w) float32, keyed by case name."""
+    d = Path(folder)
+    tmp = d / f".{LATENTS}.partial"
+    with tmp.open("wb") as f:
+        np.savez_compressed(f, **dict(zip(names, latents, strict=True)))
+    os.replace(tmp, d / LATENTS)
+
+
+def load_latents(folder: str | Path, names: list[str]) -> list[np.ndarray]:
+    """The kept latents of these cases, in order."""
+    d = Path(folder)
+    try:
+        with np.load(d / LATENTS, allow_pickle=False) as z:
+            missing = [n for n in names if n not in z.files]
+            if missing:
+                raise EngineError(
+                    f"{d} has no latents for {len(missing)} case(s), e.g. {missing[0]}: "
+                    "were they saved with other --quick, --limit, --kinds or --tuning?"
+                )
+            return [z[n] for n in names]
+    except (OSError, ValueError) as e:
+        raise EngineError(f"cannot read kept latents in {d}: {e}") from e
+
+
 def add_to_meta(folder: str | Path, extra: dict) -> None:
     """Add keys to the metadata of clips saved in `folder` (what was learned after saving)."""
     d = Path(folder)
@@ -41,17 +67,26 @@ def add_to_meta(folder: str | Path, extra: dict) -> None:
     os.replace(tmp, d / META)
 
 
+def read_meta(folder: str | Path) -> dict:
+    """What made the clips saved in `folder`."""
+    d = Path(folder)
+    try:
+        return json.loads((d / META).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise EngineError(f"cannot read saved clips in {d}: {e}") from e
+
+
 def load_clips(folder: str | Path, names: list[str]) -> tuple[list[np.ndarray], dict]:
     """The saved clips of these cases, in order, and the saved metadata."""
     d = Path(folder)
+    meta = read_meta(d)
     try:
-        meta = json.loads((d / META).read_text(encoding="utf-8"))
         with np.load(d / CLIPS, allow_pickle=False) as z:  # never unpickle a file from elsewhere
             missing = [n for n in names if n not in z.files]
             if missing:
                 raise EngineError(
                     f"{d} has no clip for {len(missing)} case(s), e.g. {missing[0]}: "
-                    "were they saved with other --quick or --limit?"
+                    "were they saved with other --quick, --limit, --kinds or --tuning?"
                 )
             clips = [z[n] for n in names]
     except (OSError, ValueError, json.JSONDecodeError) as e:

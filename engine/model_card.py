@@ -286,6 +286,7 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
                 "limit",
                 "kinds",
                 "case_set",
+                "decoded_from",
                 "steps",
                 "sampler",
                 "guidance",

@@ -218,16 +218,14 @@ class Engine:
         ctx_scale = g_ctx * (req.carry_over_strength if previous is not None else 1.0)
 
         noise_gen = torch.Generator().manual_seed(seed)
-        chunk = max(3, int(self.config.get("chunk_latents", 7)))
-        spans, s0 = [], 0
-        while s0 < t_lat:
-            spans.append((s0, min(t_lat, s0 + chunk)))
-            s0 = spans[-1][1]
+        spans = self._spans(t_lat)
         # Each chunk is decoded as soon as it is sampled (the decoder keeps its causal cache), so
-        # only the uint8 output grows with length: no full-length latent or float video is held.
+        # only the uint8 output grows with length: no full-length latent or float video is held
+        # (unless the request keeps the latents).
         frames = np.empty((n_gen, req.height, req.width, 3), np.uint8)
         decoder = self.vae.stream_decoder(tile=self._decode_tile(h, w))
         recent: torch.Tensor | None = None  # the last two latent frames so far
+        kept: list[torch.Tensor] = []
         filled = 0
         for ci, (a, b) in enumerate(spans):
             ctx = Context(start=start if ci == 0 else None, references=refs)
@@ -252,12 +250,9 @@ class Engine:
                 sampler,
             )
             recent = z[:, :, -2:] if recent is None else torch.cat([recent, z], dim=2)[:, :, -2:]
-            with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
-                video = decoder.decode(z)  # (1, 3, T_chunk, H, W)
-            n = min(video.shape[2], n_gen - filled)
-            frames[filled : filled + n] = to_uint8(video[0, :, :n].float().permute(1, 2, 3, 0))
-            filled += n
-            del video
+            if req.keep_latents:
+                kept.append(z[0].float().cpu())
+            filled = self._decode_chunk(decoder, z, frames, filled)
         if req.fps is not None and abs(fps_out - native) > 1e-6:
             frames = resample_fps(frames, native, fps_out, n_out)
         clip_fps = fps_out if req.fps is not None else native
@@ -284,7 +279,70 @@ class Engine:
             "seconds": round(time.time() - start_time, 3),
             "trained": self.trained,
         }
-        return Clip(frames=frames, fps=clip_fps, seed=seed, tail_latents=tail, recipe=recipe)
+        latents = torch.cat(kept, dim=1) if kept else None
+        return Clip(
+            frames=frames,
+            fps=clip_fps,
+            seed=seed,
+            tail_latents=tail,
+            recipe=recipe,
+            latents=latents,
+        )
+
+    def _spans(self, t_lat: int) -> list[tuple[int, int]]:
+        """The latent frames of each chunk that is sampled (and decoded) at once."""
+        chunk = max(3, int(self.config.get("chunk_latents", 7)))
+        spans, s0 = [], 0
+        while s0 < t_lat:
+            spans.append((s0, min(t_lat, s0 + chunk)))
+            s0 = spans[-1][1]
+        return spans
+
+    def _decode_chunk(self, decoder, z: torch.Tensor, frames: np.ndarray, filled: int) -> int:
+        """Decode one chunk's latents into `frames` from index `filled`; returns the new fill."""
+        with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
+            video = decoder.decode(z)  # (1, 3, T_chunk, H, W)
+        n = min(video.shape[2], len(frames) - filled)
+        frames[filled : filled + n] = to_uint8(video[0, :, :n].float().permute(1, 2, 3, 0))
+        return filled + n
+
+    @torch.no_grad()
+    def decode_latents(self, latents: torch.Tensor, frames: int) -> np.ndarray:
+        """The frames (uint8, at the native rate) of latents a clip kept (`keep_latents`),
+        decoded chunk by chunk as generation decodes them: with the decoder that made the clip,
+        the clip exactly; with a decoder tuned since on the same latents, what it would make."""
+        z = torch.as_tensor(latents).float().to(self.device)
+        z = z[None] if z.ndim == 4 else z  # (1, C, t, h, w)
+        if z.shape[1] != self.vae.config.latent_channels:
+            raise EngineError(
+                f"latents have {z.shape[1]} channels; this model's have "
+                f"{self.vae.config.latent_channels}"
+            )
+        f = self.vae.config.spatial_factor
+        h, w = z.shape[-2] * f, z.shape[-1] * f
+        out = np.empty((frames, h, w, 3), np.uint8)
+        decoder = self.vae.stream_decoder(tile=self._decode_tile(z.shape[-2], z.shape[-1]))
+        filled = 0
+        for a, b in self._spans(z.shape[2]):
+            filled = self._decode_chunk(decoder, z[:, :, a:b], out, filled)
+        return out[:filled]
+
+    @property
+    def latent_hash(self) -> str:
+        """sha256 of every weight but the decoder's: models with the same value make the same
+        latents (a decoder tuned on a frozen encoder keeps it), so kept latents can be decoded
+        by either."""
+        import hashlib
+
+        from safetensors import safe_open
+
+        digest = hashlib.sha256()
+        with safe_open(str(self.model_dir / "model.safetensors"), "pt") as f:
+            for key in sorted(f.keys()):
+                if not key.startswith("vae.decoder."):
+                    digest.update(key.encode())
+                    digest.update(f.get_tensor(key).reshape(-1).view(torch.uint8).numpy())
+        return digest.hexdigest()
 
     def _sample_chunk(
         self,

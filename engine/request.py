@@ -34,6 +34,7 @@ class GenerationRequest:
     previous_latents: Any = None  # or its tail latents (from Clip.tail_latents), same model
     carry_over_strength: float = 1.0  # 0 disables the previous-scene context
     preview_every: int = 0  # decode a small preview frame every N steps (0: never)
+    keep_latents: bool = False  # also return the whole generated latent (Clip.latents)
 
     def frame_count(self, native_fps: float) -> int:
         if self.frames is not None:
@@ -51,6 +52,7 @@ class Clip:
     seed: int
     tail_latents: Any = None  # torch tensor (C, t, h, w) on CPU: the last latent frames
     recipe: dict[str, Any] = field(default_factory=dict)
+    latents: Any = None  # torch tensor (C, t, h, w) on CPU, when the request kept them
 
     @property
     def is_image(self) -> bool:

@@ -277,6 +277,55 @@ def test_saved_clips_score_the_same_without_generating(tiny_model_dir, tmp_path,
     assert "warning: the clips were not kept" in out.err and json.loads(out.out)["clips"] == 10
 
 
+def test_kept_latents_decode_to_the_same_clips_and_by_a_tuned_decoder(
+    tiny_model_dir, tmp_path, capsys
+):
+    import torch
+
+    from engine.eval import main
+    from engine.model_bundle import ModelBundle
+
+    common = ["--quick", "--json", "--device", "cpu", "--limit", "1", "--kinds", "still,i2v"]
+    kept, again = tmp_path / "kept", tmp_path / "again"
+    model = ["--model", str(tiny_model_dir)]
+    assert main([*model, *common, "--steps", "2", "--save-clips", str(kept)]) == 0
+    first = json.loads(capsys.readouterr().out)
+    # decoded again by the model that made them: the very same clips, scores and sampling
+    assert main([*model, *common, "--decode", str(kept), "--save-clips", str(again)]) == 0
+    decoded = json.loads(capsys.readouterr().out)
+    assert decoded.pop("decoded_from") == str(kept) and first.pop("decoded_from") is None
+    assert decoded == first and decoded["steps"] == 2
+    with np.load(kept / "clips.npz") as a, np.load(again / "clips.npz") as b:
+        assert sorted(a.files) == sorted(b.files) and len(a.files) == 3
+        assert all(np.array_equal(a[k], b[k]) for k in a.files)
+    assert json.loads((again / "clips.json").read_text())["decoded_from"] == str(kept)
+    assert (again / "latents.npz").is_file()  # the decoded clips can be decoded again too
+
+    def changed(part, folder):
+        bundle = ModelBundle.load(tiny_model_dir)
+        with torch.no_grad():
+            for p in part(bundle).parameters():
+                p.mul_(0.5)
+        bundle.save(folder)
+        return folder
+
+    # a decoder tuned on the same encoder and transformer decodes them into its own clips
+    tuned = changed(lambda b: b.vae.decoder, tmp_path / "tuned")
+    new = tmp_path / "new"
+    args = ["--model", str(tuned), *common, "--decode", str(kept), "--save-clips", str(new)]
+    assert main([*args, "--against", str(kept)]) == 0
+    assert json.loads(capsys.readouterr().out)["against"]["clips"] == str(kept)
+    with np.load(kept / "clips.npz") as a, np.load(new / "clips.npz") as b:
+        assert not all(np.array_equal(a[k], b[k]) for k in a.files)
+    # another transformer made other latents: refused in one line, and so is --clips with it
+    other = changed(lambda b: b.dit, tmp_path / "other")
+    assert main(["--model", str(other), *common, "--decode", str(kept)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "encoder or transformer differs" in err and "\n" not in err
+    assert main([*model, *common, "--decode", str(kept), "--clips", str(kept)]) == 2
+    assert "not both" in capsys.readouterr().err
+
+
 def test_saved_clips_round_trip_losslessly(cases, tmp_path):
     from engine.eval_clips import load_clips, save_clips
 
