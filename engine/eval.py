@@ -241,7 +241,9 @@ def autoencoder_ceiling(engine, cases: list[EvalCase]) -> dict:
     return ceiling_of(autoencoder_case_scores(engine, cases))
 
 
-def _decoded(engine, folder: str, cases: list[EvalCase], latents: list) -> tuple[list, dict]:
+def _decoded(
+    engine, folder: str, cases: list[EvalCase], latents: list, progress=None
+) -> tuple[list, dict]:
     """The clips whose latents `--save-clips` kept in `folder`, decoded by this engine, and the
     kept metadata: the same clips a full run would make, when only the decoder changed. The
     latents are appended to `latents`."""
@@ -253,10 +255,11 @@ def _decoded(engine, folder: str, cases: list[EvalCase], latents: list) -> tuple
             "transformer differs from this model's: generate instead"
         )
     latents += load_latents(folder, names)
-    clips = [
-        _to_length(engine.decode_latents(z, c.spec.frames), c.spec.frames)
-        for z, c in zip(latents, cases, strict=True)
-    ]
+    clips = []
+    for i, (z, c) in enumerate(zip(latents, cases, strict=True)):
+        clips.append(_to_length(engine.decode_latents(z, c.spec.frames), c.spec.frames))
+        if progress:
+            progress(i + 1, len(cases))
     return clips, meta
 
 
@@ -394,7 +397,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
         # read first: a wrong folder fails in a second, not after 25 minutes of generating
         others = load_clips(a.against, names) if getattr(a, "against", None) else None
         if getattr(a, "decode", None):
-            clips, meta = _decoded(eng, a.decode, cases, latents)
+            clips, meta = _decoded(eng, a.decode, cases, latents, tick)
             spc, used = meta.get("seconds_per_clip"), {k: meta.get(k) for k in SAMPLING_KEYS}
         elif getattr(a, "clips", None):
             clips, meta = load_clips(a.clips, names)
