@@ -292,7 +292,7 @@ def _keep_ceiling(folder: str, meta: dict, ceiling: dict[str, dict[str, float]])
     cases = {**earlier, **ceiling}
     try:
         add_to_meta(folder, {"autoencoder": {"detector": D.VERSION, "cases": cases}})
-    except (OSError, ValueError) as e:
+    except (EngineError, OSError) as e:
         print(f"warning: the autoencoder's scores were not kept: {e}", file=sys.stderr)
 
 

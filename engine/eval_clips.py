@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from engine.checkpoint import write_json
 from engine.media_io import write_image
 from engine.request import EngineError
 
@@ -20,26 +21,25 @@ META = "clips.json"
 SHEET = "contact_sheet.png"
 
 
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Compressed arrays by name, written to a temporary file and renamed (never half a file)."""
+    tmp = path.with_name(f".{path.name}.partial")
+    with tmp.open("wb") as f:  # a file object: numpy would append .npz to a temporary name
+        np.savez_compressed(f, **arrays)
+    os.replace(tmp, path)
+
+
 def save_clips(folder: str | Path, names: list[str], clips: list[np.ndarray], meta: dict) -> None:
     """Write clips (T, H, W, 3) uint8 keyed by case name, and what made them (`meta`)."""
     d = Path(folder)
     d.mkdir(parents=True, exist_ok=True)
-    tmp = d / f".{CLIPS}.partial"
-    with tmp.open("wb") as f:  # a file object: numpy would append .npz to a temporary name
-        np.savez_compressed(f, **dict(zip(names, clips, strict=True)))
-    os.replace(tmp, d / CLIPS)
-    tmp = d / f".{META}.partial"
-    tmp.write_text(json.dumps({**meta, "cases": names}, indent=2), encoding="utf-8")
-    os.replace(tmp, d / META)
+    _write_npz(d / CLIPS, dict(zip(names, clips, strict=True)))
+    write_json(d / META, {**meta, "cases": names})
 
 
 def save_latents(folder: str | Path, names: list[str], latents: list[np.ndarray]) -> None:
     """Write each clip's generated latents (C, t, h, w) float32, keyed by case name."""
-    d = Path(folder)
-    tmp = d / f".{LATENTS}.partial"
-    with tmp.open("wb") as f:
-        np.savez_compressed(f, **dict(zip(names, latents, strict=True)))
-    os.replace(tmp, d / LATENTS)
+    _write_npz(Path(folder) / LATENTS, dict(zip(names, latents, strict=True)))
 
 
 def load_latents(folder: str | Path, names: list[str]) -> list[np.ndarray]:
@@ -60,11 +60,7 @@ def load_latents(folder: str | Path, names: list[str]) -> list[np.ndarray]:
 
 def add_to_meta(folder: str | Path, extra: dict) -> None:
     """Add keys to the metadata of clips saved in `folder` (what was learned after saving)."""
-    d = Path(folder)
-    meta = json.loads((d / META).read_text(encoding="utf-8"))
-    tmp = d / f".{META}.partial"
-    tmp.write_text(json.dumps({**meta, **extra}, indent=2), encoding="utf-8")
-    os.replace(tmp, d / META)
+    write_json(Path(folder) / META, {**read_meta(folder), **extra})
 
 
 def read_meta(folder: str | Path) -> dict:
