@@ -82,7 +82,7 @@ class Trainer:
         self.cfg, self.device = cfg, torch.device(device)
         self.paths = RunPaths(Path(run_dir))
         self.paths.root.mkdir(parents=True, exist_ok=True)
-        ckpt.write_json(self.paths.root / "train_config.json", cfg.to_dict())
+        self._save_config()
         self.amp = torch.bfloat16 if self.device.type == "cuda" else None  # autoencoder
         self.amp_dit = transformer_dtype(self.device, cfg.cpu_bf16)  # transformer
         torch.manual_seed(cfg.seed)  # initial weights are part of the recipe
@@ -310,6 +310,10 @@ class Trainer:
             lr *= min(1.0, (step - self.warm_from + 1) / max(1, cfg.warmup))
         return lr
 
+    def _save_config(self) -> None:
+        """The run's recipe as it now stands, beside its checkpoints (a fitted schedule changes it)."""
+        ckpt.write_json(self.paths.root / "train_config.json", self.cfg.to_dict())
+
     def _fit_schedule(self, step: int, since: tuple[int, float], deadline: float) -> None:
         """Set dit_steps so the schedule ends when the time does, at the step rate measured
         since `since` (step, time). The step the context tasks begin at stays where it was."""
@@ -321,7 +325,7 @@ class Trainer:
             return
         switch = cfg.context_start * cfg.dit_steps
         cfg.dit_steps, cfg.context_start = total, switch / total
-        ckpt.write_json(self.paths.root / "train_config.json", cfg.to_dict())
+        self._save_config()
         self.log(event="fit", stage="dit", step=step, dit_steps=total, s_per_step=per_step)
 
     def train_dit(
