@@ -52,16 +52,18 @@ def _fmt(key: str, v) -> str:
     return str(v)
 
 
-def _paired_section(against: dict | None) -> list[str]:
-    """The headline clips against an earlier model's on the same cases (`eval --against`)."""
+def _paired_section(against: dict | None, step: int | None) -> list[str]:
+    """The headline clips (of transformer `step`) against an earlier model's on the same cases
+    (`eval --against`)."""
     if not against or not against.get("scores"):
         return []
     sha = against.get("weights_sha256") or "?"
-    who = (
-        f"transformer step {against['dit_step']}"
-        if against.get("dit_step") is not None
-        else f"the model with weights sha256 `{sha[:16]}...`"
-    )
+    if against.get("dit_step") is None:
+        who = f"the model with weights sha256 `{sha[:16]}...`"
+    elif against["dit_step"] == step:  # e.g. the decoder tuned further: say which weights
+        who = f"the earlier weights (sha256 `{sha[:16]}...`) of the same transformer step {step}"
+    else:
+        who = f"transformer step {against['dit_step']}"
     lines = [
         "### Case by case against the previous model",
         "",
@@ -297,7 +299,7 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
             ceiling = f" {_fmt(k, ae[k]) if k in ae else ''} |" if ae else ""
             lines.append(f"| {k} | {_fmt(k, v)} |{ceiling} {_verdict(k, v)} |")
         lines.append("")
-        lines += _paired_section(s.get("against"))
+        lines += _paired_section(s.get("against"), latest.step)
         if len(evals) > 1:
             keys = [
                 "colour_accuracy",
