@@ -444,10 +444,15 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
             kept = a.save_clips
         except (EngineError, OSError) as e:  # a full disk must not cost the scores
             print(f"warning: the clips were not kept: {e}", file=sys.stderr)
+    known = ceiling is not None  # kept with the clips being rescored
+    sha = config.get("weights_sha256")
+    if not known and others is not None and sha and others[1].get("weights_sha256") == sha:
+        # a sampling sweep against this very model's clips: its autoencoder scored these already
+        ceiling = _kept_ceiling(others[1], cases)
     if ceiling is None:
         ceiling = autoencoder_case_scores(eng, cases)
-        if kept:  # so that rescoring these clips skips the autoencoder
-            _keep_ceiling(kept, meta, ceiling)
+    if kept and not known:  # so that rescoring these clips skips the autoencoder
+        _keep_ceiling(kept, meta, ceiling)
     if tick:
         print(file=sys.stderr)
     per_case = per_case_scores(cases, clips)

@@ -227,6 +227,13 @@ def test_saved_clips_score_the_same_without_generating(tiny_model_dir, tmp_path,
     assert main([*common, "--limit", "1", "--clips", str(kept)]) == 0
     moved = json.loads(capsys.readouterr().out)["autoencoder"]["colour_accuracy"]
     assert abs(moved - first["autoencoder"]["colour_accuracy"]) == pytest.approx(0.25)
+    # other sampling of the same model, against these clips: their kept ceiling is reused, and
+    # kept with the new clips too
+    swept = tmp_path / "swept"
+    sweep = [*common, "--limit", "1", "--steps", "2", "--save-clips", str(swept)]
+    assert main([*sweep, "--against", str(kept)]) == 0
+    assert json.loads(capsys.readouterr().out)["autoencoder"]["colour_accuracy"] == moved
+    assert json.loads((swept / "clips.json").read_text())["autoencoder"]["cases"] == cached
     # read by another detector version: computed again (and kept again)
     meta["autoencoder"]["detector"] = -1
     (kept / "clips.json").write_text(json.dumps(meta))
