@@ -250,6 +250,7 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
             f"{' --limit ' + str(s['limit']) if s.get('limit') else ''}"
             f"{' --tuning' if s.get('case_set') == 'tuning' else ''}"
             f"{' --kinds ' + s['kinds'] if s.get('kinds') else ''}"
+            f"{' --decode ' + s['decoded_from'] if s.get('decoded_from') else ''}"
             f"{' --steps ' + str(s['steps']) if s.get('steps') else ''}"
             f"{' --sampler ' + s['sampler'] if s.get('sampler') else ''}"
             f"{' --guidance ' + str(s['guidance']) if s.get('guidance') is not None else ''}"
@@ -258,7 +259,14 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
             f"{s.get('device', '?')}, {s.get('clips', '?')} "
             f"{'tuning-set' if s.get('case_set') == 'tuning' else 'held-out'} clips "
             f"({s.get('size', '')}), "
-            f"transformer step {latest.step}.",
+            f"transformer step {latest.step}."
+            + (
+                " The clips are the latents an earlier run generated and kept, decoded by this "
+                "model's decoder: the same clips, bit for bit, as generating them again with it "
+                "(only the decoder changed); the seconds per clip are the earlier run's."
+                if s.get("decoded_from")
+                else ""
+            ),
             "",
         ]
         ae = s.get("autoencoder") or {}
