@@ -244,7 +244,11 @@ class Trainer:
         weight = object_weight(batch.coverage, cfg.vae_object_weight) if weigh else None
         with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
             out = self.vae.loss(
-                video, kl_weight=cfg.vae_kl_weight, train_encoder=train_encoder, weight=weight
+                video,
+                kl_weight=cfg.vae_kl_weight,
+                train_encoder=train_encoder,
+                weight=weight,
+                latent_noise=0.0 if train_encoder else cfg.decoder_latent_noise,
             )
         opt.zero_grad(set_to_none=True)
         out["loss"].backward()

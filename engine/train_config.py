@@ -42,6 +42,11 @@ class TrainConfig:
     # the same, so a trained transformer stays valid while the pictures get sharper.
     decoder_steps: int = 0
     decoder_lr: float = 3e-4
+    # Generated latents are not the encoder's: they sit 0.4-1.7 latent std from the encoder's
+    # latents of the same ground truth, where its posterior noise is 0.02. Each decoder sample's
+    # latent gets Gaussian noise of std U(0, this) latent stds, to learn to draw from such
+    # latents too (0.4 cost shape accuracy on the default model: docs/gpu_training.md).
+    decoder_latent_noise: float = 0.0
     vae_pixels_per_batch: int = 256 * 144 * 96  # frames x pixels per step
     vae_kl_weight: float | None = None  # None: the VAEConfig default
     # Pixels the world's objects cover (dilated by a few pixels) weigh 1 + this in the

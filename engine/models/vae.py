@@ -433,15 +433,23 @@ class VideoVAE(nn.Module):
         kl_weight: float | None = None,
         train_encoder: bool = True,
         weight: Tensor | None = None,
+        latent_noise: float = 0.0,
     ) -> dict[str, Tensor]:
         """Reconstruction (L1 + MSE + edge L1) + weighted KL; video (B, 3, 1+4k, H, W) in [-1, 1].
         train_encoder=False: no gradient reaches the encoder (decoder fine-tuning).
         weight (B, 1, T, H, W) >= 0: per-pixel weights of the reconstruction terms (a weighted
-        mean), so that small objects count for more than their share of the pixels."""
+        mean), so that small objects count for more than their share of the pixels.
+        latent_noise: each sample's latent gets extra Gaussian noise of std U(0, latent_noise)
+        latent stds, so the decoder learns to draw from latents off the encoder's (generated)."""
         cfg = self.config
         with torch.set_grad_enabled(train_encoder and torch.is_grad_enabled()):
             mean, logvar = self.encode_moments(video)
         z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
+        if latent_noise > 0:
+            # (B, 1, 1, 1, 1) scales x per-channel std (C, 1, 1, 1): normalised-latent units
+            u = torch.rand(z.shape[0], 1, 1, 1, 1, device=z.device, dtype=z.dtype)
+            std = self.latent_std[:, None, None, None].to(z.dtype)
+            z = z + torch.randn_like(z) * u * latent_noise * std
         rec = self.decoder(z)
         diff = rec - video
         w = torch.ones_like(video[:, :1]) if weight is None else weight.to(diff.dtype)

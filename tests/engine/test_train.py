@@ -141,10 +141,17 @@ def test_a_model_folders_decoder_is_tuned_further_without_its_run(tmp_path):
     assert [r["stage"] for r in rows if r.get("event") == "init"] == ["decoder"]
     assert sorted(losses(out / "training_log.jsonl", "decoder")) == [1, 2, 3]
     # a further cycle from that folder trains on another stream of world batches than this one
-    run(cfg, tmp_path / "again", "decoder", 5, False, "cpu", init_from=out)
+    # (with noise on its latents: the encoder and transformer still stay exactly)
+    noisy = tiny_config(decoder_steps=3, decoder_lr=1e-3, decoder_latent_noise=0.5)
+    run(noisy, tmp_path / "again", "decoder", 5, False, "cpu", init_from=out)
     log = (tmp_path / "again" / "model" / "training_log.jsonl").read_text().splitlines()
     inits = [r for r in map(json.loads, log) if r.get("event") == "init"]
     assert [r["batches"] for r in inits] == [2, 3]
+    again = load_file(str(tmp_path / "again" / "model" / "model.safetensors"))
+    for k in before:
+        assert torch.equal(after[k], again[k]) == (not k.startswith("vae.decoder.")), k
+    kept = json.loads((tmp_path / "again" / "train_config.json").read_text())
+    assert kept["decoder_latent_noise"] == 0.5
 
 
 def test_loss_decreases_on_a_handful_of_clips(tmp_path):

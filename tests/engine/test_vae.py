@@ -234,3 +234,36 @@ def test_weighted_loss_is_a_weighted_mean_that_can_single_out_pixels() -> None:
     assert torch.allclose(half["l1"], d.abs().mean(), rtol=1e-5)
     assert torch.allclose(half["mse"], d.square().mean(), rtol=1e-5)
     assert not torch.allclose(half["l1"], plain["l1"], rtol=1e-3)
+
+
+def test_latent_noise_is_per_sample_gaussian_in_latent_std_units() -> None:
+    vae = randomised_vae(2)
+    vae.set_latent_stats(
+        torch.zeros(vae.config.latent_channels), torch.full((vae.config.latent_channels,), 2.5)
+    )
+    x = torch.cat([video(5, 32, 24, seed=s) for s in (4, 5)])  # (2, 3, 5, 24, 32)
+
+    def loss(noise: float):
+        torch.manual_seed(0)
+        with torch.no_grad():
+            return vae.loss(x, latent_noise=noise)
+
+    # no noise: exactly the posterior sample the loss always drew
+    torch.manual_seed(0)
+    with torch.no_grad():
+        mean, logvar = vae.encode_moments(x)
+        z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
+        assert torch.allclose(loss(0.0)["l1"], (vae.decoder(z) - x).abs().mean())
+        # noise: each sample's own scale U(0, 0.4), times the latent std (2.5 here)
+        u = torch.rand(2, 1, 1, 1, 1)
+        noisy = z + torch.randn_like(z) * u * 0.4 * 2.5
+        assert torch.allclose(loss(0.4)["l1"], (vae.decoder(noisy) - x).abs().mean(), rtol=1e-5)
+    assert not torch.allclose(loss(0.4)["l1"], loss(0.0)["l1"], rtol=1e-3)
+
+
+def test_decoder_fine_tuning_leaves_the_encoder_without_gradient() -> None:
+    vae = randomised_vae(3)
+    out = vae.loss(video(5, 32, 24, seed=6), train_encoder=False, latent_noise=0.3)
+    out["loss"].backward()
+    assert all(p.grad is None for p in vae.encoder.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in vae.decoder.parameters())
