@@ -120,7 +120,7 @@ def bench_levers(dev_name: str, reps: int) -> list[dict]:
     dev = eng.device
     base_chunk = eng.config.get("chunk_latents", 7)
 
-    def clip_time(sampler: str, steps: int, chunk: int) -> float:
+    def clip_time(sampler: str, steps: int, chunk: int, g_min: float | None = 0.0) -> float:
         eng.config["chunk_latents"] = chunk
         req = GenerationRequest(
             prompt="a red ball moves to the right on a blue background",
@@ -128,6 +128,7 @@ def bench_levers(dev_name: str, reps: int) -> list[dict]:
             seed=1,
             steps=steps,
             sampler=sampler,
+            guidance_min_sigma=g_min,
         )
         eng.generate(req)  # warm-up at this shape
         t0 = time.perf_counter()
@@ -148,6 +149,17 @@ def bench_levers(dev_name: str, reps: int) -> list[dict]:
         )
         rows.append({"lever": label, "seconds": round(sec, 2), "speed-up": round(ref / sec, 2)})
     eng.config["chunk_latents"] = base_chunk
+    # guidance only at high noise: the late steps take one model call instead of two
+    g_min = eng.config.get("sampling", {}).get("guidance_min_sigma", 0.0)
+    if g_min:
+        sec = clip_time("multistep", 12, base_chunk, g_min)
+        rows.append(
+            {
+                "lever": f"multistep 12, one chunk, guided only at sigma >= {g_min} (default)",
+                "seconds": round(sec, 2),
+                "speed-up": round(ref / sec, 2),
+            }
+        )
 
     # One transformer step (prompt + unconditional batched) at the 2-second clip's size.
     dit = eng.dit

@@ -72,6 +72,7 @@ def cmd_generate(a) -> int:
         sampler=a.sampler,
         guidance=a.guidance,
         context_guidance=a.context_guidance,
+        guidance_min_sigma=a.guidance_min_sigma,
         seed=a.seed,
         image=image,
         references=refs,

@@ -15,6 +15,13 @@ def add_sampling_options(p: argparse.ArgumentParser) -> None:
         type=float,
         help="guidance on start image, references and carry-over (default: the model's)",
     )
+    p.add_argument(
+        "--guidance-min-sigma",
+        type=float,
+        metavar="S",
+        help="guide only at noise levels >= S (0-1); below it one model call a step "
+        "(default: the model's)",
+    )
 
 
 def add_eval_options(p: argparse.ArgumentParser) -> None:

@@ -47,7 +47,7 @@ __all__ = [
     "case_scores",
     "generate_clips",
 ]
-SAMPLING_KEYS = ("steps", "sampler", "guidance", "context_guidance")
+SAMPLING_KEYS = ("steps", "sampler", "guidance", "context_guidance", "guidance_min_sigma")
 SINGLE = (
     "still",
     "motion",
@@ -180,7 +180,7 @@ def generate_clips(
     latents: list | None = None,
 ):
     """Generate every case with the engine (its default sampling unless `sampling` overrides
-    steps, sampler, guidance or context_guidance); returns (clips, seconds per clip). Given a
+    steps, sampler, guidance, context_guidance or guidance_min_sigma); returns (clips, seconds per clip). Given a
     list as `latents`, each clip's generated latents (C, t, h, w) float32 are appended to it."""
     clips, spent = [], 0.0
     for i, c in enumerate(cases):
@@ -466,6 +466,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
             "model": other_meta.get("model"),
             "weights_sha256": other_meta.get("weights_sha256"),
             "dit_step": other_meta.get("dit_step"),
+            "sampling": {k: other_meta.get(k) for k in SAMPLING_KEYS},  # None: not recorded
             "scores": paired_comparison(SCORE_KEYS, per_case, those),
         }
     scores["autoencoder"] = ceiling_of(ceiling)
@@ -481,6 +482,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     scores["dit_samples"] = training.get("totals", {}).get("dit_samples")
     scores.update(used)
     scores["dit_step"] = training.get("dit_steps_done")
+    scores["weights_sha256"] = sha
     scores["detector"] = D.VERSION  # scores of different detector versions do not compare
     if paired is not None:
         scores["against"] = paired

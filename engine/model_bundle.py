@@ -59,6 +59,7 @@ class ModelBundle:
                 "sampler": tc.sampler,
                 "guidance": tc.guidance,
                 "context_guidance": tc.context_guidance,
+                "guidance_min_sigma": tc.guidance_min_sigma,
             },
             "training": dict(record or {}),
         }

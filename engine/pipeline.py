@@ -201,6 +201,13 @@ class Engine:
             if req.context_guidance is not None
             else self.config["sampling"].get("context_guidance", 1.0)
         )
+        g_min = float(
+            req.guidance_min_sigma
+            if req.guidance_min_sigma is not None
+            else self.config["sampling"].get("guidance_min_sigma", 0.0)
+        )
+        if not 0.0 <= g_min <= 1.0:
+            raise EngineError(f"guidance_min_sigma must be between 0 and 1, got {g_min}")
         f, C = self.vae.config.spatial_factor, self.vae.config.latent_channels
         h, w = req.height // f, req.width // f
         t_lat = 1 + (n_gen - 1 + 3) // 4
@@ -248,6 +255,7 @@ class Engine:
                 start_time,
                 req.preview_every,
                 sampler,
+                g_min,
             )
             recent = z[:, :, -2:] if recent is None else torch.cat([recent, z], dim=2)[:, :, -2:]
             if req.keep_latents:
@@ -267,6 +275,7 @@ class Engine:
             "sampler": sampler,
             "guidance": g_text,
             "context_guidance": g_ctx,
+            "guidance_min_sigma": g_min,
             "width": req.width,
             "height": req.height,
             "frames": int(frames.shape[0]),
@@ -359,6 +368,7 @@ class Engine:
         t_start,
         preview_every,
         sampler: str = "euler",
+        g_min: float = 0.0,
     ) -> torch.Tensor:
         patch = self.dit.config.patch
         shape = noise.shape  # (1, C, t, h, w)
@@ -388,7 +398,7 @@ class Engine:
                 out = self.dit(seq.x, seq.sigma, seq.pos, seq.kind, text[rows], text_mask[rows])
             return unpatchify(out[:, seq.n_context :].float(), patch, grid)
 
-        def model_fn(z: torch.Tensor, sigma: float) -> torch.Tensor:
+        def guided_v(z: torch.Tensor, sigma: float) -> torch.Tensor:
             if use_uncond:  # prompt and unconditional text as one batch of two
                 v2 = run(torch.cat([z, z]), sigma, _batched(ctx, 2), [0, 1])
                 v_full, v_ctx = v2[:1], v2[1:]
@@ -396,9 +406,13 @@ class Engine:
                 v_full = v_ctx = run(z, sigma, ctx, [0])
             if use_bare:
                 v_bare = run(bare_input(z, sigma), sigma, Context(), [1])
-                v = guided(v_bare, v_ctx, v_full, g_text, g_ctx)
-            else:
-                v = v_ctx + g_text * (v_full - v_ctx) if use_uncond else v_full
+                return guided(v_bare, v_ctx, v_full, g_text, g_ctx)
+            return v_ctx + g_text * (v_full - v_ctx) if use_uncond else v_full
+
+        def model_fn(z: torch.Tensor, sigma: float) -> torch.Tensor:
+            # below g_min (the fine detail) guidance adds flicker, not accuracy: the conditional
+            # velocity alone, one model call instead of two or three
+            v = run(z, sigma, ctx, [0]) if sigma < g_min else guided_v(z, sigma)
             if ctx.start is not None:
                 v[:, :, :1] = 0  # the start frame is given, not generated
             return v

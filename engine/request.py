@@ -27,6 +27,9 @@ class GenerationRequest:
     sampler: str | None = None  # "euler" or "multistep"; None: the model's default
     guidance: float | None = None  # text guidance scale; None: model default
     context_guidance: float | None = None  # guidance on image/previous/reference context
+    # guidance only while the noise level is at least this (0-1); below it the conditional
+    # velocity alone, one model call a step instead of two or three. None: the model's default
+    guidance_min_sigma: float | None = None
     seed: int | None = None  # None: a random seed, reported in the Clip
     image: np.ndarray | None = None  # start image -> image-to-video
     references: list[np.ndarray] = field(default_factory=list)  # element reference images

@@ -112,6 +112,7 @@ def to_request(
         sampler=spec.sampler,
         guidance=spec.guidance,
         context_guidance=spec.context_guidance,
+        guidance_min_sigma=spec.guidance_min_sigma,
         seed=spec.seed,
         carry_over_strength=spec.carry_over_strength,
         preview_every=spec.preview_every,

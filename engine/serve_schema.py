@@ -42,6 +42,9 @@ class GenerationIn(BaseModel):
     )
     guidance: float | None = Field(None, ge=0, le=100)
     context_guidance: float | None = Field(None, ge=0, le=100)
+    guidance_min_sigma: float | None = Field(
+        None, ge=0, le=1, description="guide only at noise levels >= this; omitted: the model's"
+    )
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
     image: str | None = Field(None, description="start image, base64 PNG/JPEG (image-to-video)")
     references: list[str] = Field(

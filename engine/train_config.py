@@ -35,6 +35,7 @@ class TrainConfig:
     sampler: str = "euler"  # the default ODE solver (engine.sampling.SAMPLERS)
     guidance: float = 4.0
     context_guidance: float = 1.0
+    guidance_min_sigma: float = 0.0  # guide only at noise levels >= this (GenerationRequest)
     # Stage 1: the autoencoder
     vae_steps: int = 4000
     vae_lr: float = 4e-4
