@@ -180,8 +180,9 @@ def generate_clips(
     latents: list | None = None,
 ):
     """Generate every case with the engine (its default sampling unless `sampling` overrides
-    steps, sampler, guidance, context_guidance or guidance_min_sigma); returns (clips, seconds per clip). Given a
-    list as `latents`, each clip's generated latents (C, t, h, w) float32 are appended to it."""
+    steps, sampler, guidance, context_guidance or guidance_min_sigma); returns (clips, seconds
+    per clip). Given a list as `latents`, each clip's generated latents (C, t, h, w) float32 are
+    appended to it."""
     clips, spent = [], 0.0
     for i, c in enumerate(cases):
         s = c.spec

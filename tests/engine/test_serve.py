@@ -167,7 +167,8 @@ def test_token_rules_loopback_only_without_a_token(monkeypatch, capsys):
 
 # ------------------------------------------------------------------------------ generation
 def test_submit_streams_each_step_with_previews_then_the_video_decodes(api):
-    r = api.post("/v1/generations", json=dict(SMALL, seed=7, preview_every=1))
+    body = dict(SMALL, seed=7, preview_every=1, guidance_min_sigma=0.5)
+    r = api.post("/v1/generations", json=body)
     assert r.status_code == 201
     gid = r.json()["id"]
     evs = events(api, gid)
@@ -195,6 +196,7 @@ def test_submit_streams_each_step_with_previews_then_the_video_decodes(api):
     recipe = api.get(f"/v1/generations/{gid}/recipe").json()
     assert recipe["seed"] == 7 and recipe["steps"] == 3 and recipe["frames"] == 5
     assert recipe["prompt"] == SMALL["prompt"] and recipe["job"] == gid
+    assert recipe["guidance_min_sigma"] == 0.5  # the sampling setting reached the engine
     assert status["recipe"] == recipe
 
 
@@ -297,6 +299,7 @@ def test_twenty_queued_jobs_complete_in_order_while_some_are_cancelled(api):
         (json.dumps(dict(SMALL, width=70)).encode(), 422, "multiple of 16"),
         (json.dumps(dict(SMALL, frames=5, seconds=2)).encode(), 422, "not both"),
         (json.dumps(dict(SMALL, steps=0)).encode(), 422, "steps"),
+        (json.dumps(dict(SMALL, guidance_min_sigma=2)).encode(), 422, "guidance_min_sigma"),
         (json.dumps(dict(SMALL, image="%%%")).encode(), 400, "not valid base64"),
         (
             json.dumps(dict(SMALL, image=base64.b64encode(b"hello").decode())).encode(),
