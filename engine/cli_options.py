@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+# The sampling settings an evaluation records (each has an option below).
+SAMPLING_KEYS = ("steps", "sampler", "guidance", "context_guidance", "guidance_min_sigma")
+
 
 def add_sampling_options(p: argparse.ArgumentParser) -> None:
     """Sampling overrides, so checkpoints with other defaults are compared like for like."""

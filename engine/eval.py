@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.cli_options import add_eval_options
+from engine.cli_options import SAMPLING_KEYS, add_eval_options
 from engine.data import detector as D
 from engine.data.eval_cases import (
     COUNTS,
@@ -47,7 +47,6 @@ __all__ = [
     "case_scores",
     "generate_clips",
 ]
-SAMPLING_KEYS = ("steps", "sampler", "guidance", "context_guidance", "guidance_min_sigma")
 SINGLE = (
     "still",
     "motion",

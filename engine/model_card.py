@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-# how clips are sampled (engine.eval.SAMPLING_KEYS, without importing torch)
-SAMPLING_KEYS = ("steps", "sampler", "guidance", "context_guidance", "guidance_min_sigma")
+from engine.cli_options import SAMPLING_KEYS
+
 # The default model's targets (issue "story world ... default model"): key -> (goal, higher is better)
 TARGETS: dict[str, tuple[float, bool]] = {
     "colour_accuracy": (0.90, True),

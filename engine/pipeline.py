@@ -123,6 +123,9 @@ class Engine:
             raise EngineError(f"steps must be between 1 and 1000, got {req.steps}")
         if req.sampler is not None and req.sampler not in SAMPLERS:
             raise EngineError(f"unknown sampler {req.sampler!r} ({', '.join(SAMPLERS)})")
+        g_min = req.guidance_min_sigma
+        if g_min is not None and not 0.0 <= g_min <= 1.0:
+            raise EngineError(f"guidance_min_sigma must be between 0 and 1, got {g_min}")
         return n, fps
 
     # ----------------------------------------------------------------- encoding helpers
@@ -206,8 +209,6 @@ class Engine:
             if req.guidance_min_sigma is not None
             else self.config["sampling"].get("guidance_min_sigma", 0.0)
         )
-        if not 0.0 <= g_min <= 1.0:
-            raise EngineError(f"guidance_min_sigma must be between 0 and 1, got {g_min}")
         f, C = self.vae.config.spatial_factor, self.vae.config.latent_channels
         h, w = req.height // f, req.width // f
         t_lat = 1 + (n_gen - 1 + 3) // 4
