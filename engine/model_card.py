@@ -178,7 +178,7 @@ def _unlike_headline(scores: dict, headline: dict) -> str:
 
 def _headline(evals: list[EvalRun]) -> EvalRun:
     """The latest checkpoint's evaluation; of two at the same step, the full one (every case of
-    every kind of the held-out set) first."""
+    every kind of the held-out set) first, then the one read by the newer detector."""
     return max(
         evals,
         key=lambda e: (
@@ -186,6 +186,7 @@ def _headline(evals: list[EvalRun]) -> EvalRun:
             not e.scores.get("quick"),
             not e.scores.get("kinds"),
             e.scores.get("case_set") != "tuning",
+            e.scores.get("detector", 1),
         ),
     )
 

@@ -3,12 +3,11 @@
 Objects are found by colour: every pixel is labelled with the nearest palette colour when it is
 close enough; a palette colour that covers a large part of the frame or a band across it is
 background; the remaining connected components are objects (their pattern shows as holes inside a
-rim of the main colour, so filling the outer contour gives the silhouette). A shape is read from
-the whole object around its blob, what stands out from the background there, since a generated
-object's rim is often blurred away. Shapes and backgrounds are classified by nearest neighbours
-over a few analytic features, fitted on a handful of world renders (and softened copies of them)
-when the recogniser is built (seconds, deterministic). Camera moves come from
-dense optical flow fitted with a translation + zoom model.
+rim of the main colour, so filling the outer contour gives the silhouette). The whole object
+around a blob is what stands out from the background there, since a generated object's rim is
+often blurred away; a small network reads its shape from a crop around it (`shape_net.py`), and
+backgrounds are classified by nearest neighbours over analytic features (`recognise.py`). Camera
+moves come from dense optical flow fitted with a translation + zoom model.
 """
 
 from __future__ import annotations
@@ -28,8 +27,10 @@ NAMES = list(PALETTE)
 MATCH = 60.0  # max RGB distance of a pixel to the palette colour it is labelled with
 # Goes up with every change that moves scores, so evaluations read by different detectors are
 # told apart. 2: shapes from the whole object around the blob, fitted on softened renders too
-# (only shape_accuracy, and paraphrase_accuracy which includes it, move).
-VERSION = 2
+# (only shape_accuracy, and paraphrase_accuracy which includes it, move). 3: shapes read by a
+# small network trained on generically degraded renders (`shape_net.py`), not by silhouette
+# features (again only shape_accuracy and paraphrase_accuracy move).
+VERSION = 3
 
 
 @dataclass
@@ -100,27 +101,7 @@ def _inside(b: Blob, o: Blob) -> bool:
     return x >= ox - 1 and y >= oy - 1 and x + w <= ox + ow + 1 and y + h <= oy + oh + 1
 
 
-# ---------------------------------------------------------------- shape features
-def shape_features(sil: np.ndarray, comp: np.ndarray | None = None) -> np.ndarray:
-    """Scale- and rotation-invariant features of a silhouette: fill of the enclosing circle,
-    solidity, circularity, and the centred hole share (rings)."""
-    m = sil.astype(np.uint8)
-    contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    if not contours:
-        return np.zeros(4)
-    c = max(contours, key=cv2.contourArea)
-    area = max(float(m.sum()), 1.0)
-    (_, _), rad = cv2.minEnclosingCircle(c)
-    hull = cv2.convexHull(c)
-    hull_area = max(cv2.contourArea(hull), 1.0)
-    perim = max(cv2.arcLength(c, True), 1.0)
-    fill = area / (math.pi * max(rad, 1.0) ** 2)
-    solidity = min(1.0, area / hull_area)
-    circ = min(1.0, 4 * math.pi * area / perim**2)
-    hole = float(central_hole(sil, comp).sum()) / area if comp is not None else 0.0
-    return np.array([fill, solidity, circ, hole])
-
-
+# ---------------------------------------------------------------- the whole object
 def _code6(c: np.ndarray) -> np.ndarray:
     """One int per 6-bit RGB colour."""
     c = c.astype(np.int32)

@@ -1,20 +1,19 @@
-"""Shape and background recognition: nearest neighbours over analytic features, fitted on a few
-world renders at the clip size, and softened copies of them, when a `Recogniser` is built
-(deterministic, a few seconds)."""
+"""Shape and background recognition. Backgrounds: nearest neighbours over analytic features,
+fitted on a few world renders at the clip size when a `Recogniser` is built (deterministic, a
+second). Shapes: the shipped shape network (`engine/data/shape_net.py`)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from functools import lru_cache
 
 import cv2
 import numpy as np
 
 from engine.data.backgrounds import N_PARAMS, background_names
-from engine.data.detector import blob_of, find_blobs, object_silhouette, shape_features
+from engine.data.detector import find_blobs
+from engine.data.shape_net import read_shape
 from engine.data.world_render import render
-from engine.data.world_sample import sample_look
-from engine.data.world_spec import SHAPES, Background, SceneSpec, background_class
+from engine.data.world_spec import Background, SceneSpec, background_class
 
 BANDS = 8
 
@@ -43,54 +42,12 @@ def background_features(frame: np.ndarray) -> np.ndarray:
     return np.concatenate(feats)
 
 
-def degraded(frame: np.ndarray, size: int) -> list[np.ndarray]:
-    """The frame as a generator may draw it: blurred, and through an 8x coarser grid (the
-    autoencoder's). Shapes are fitted on these too, so a soft-edged circle is still a circle."""
-    H, W = frame.shape[:2]
-    soft = cv2.GaussianBlur(frame, (0, 0), max(1.0, size / 72))
-    small = cv2.resize(frame, (max(1, W // 8), max(1, H // 8)), interpolation=cv2.INTER_AREA)
-    coarse = cv2.resize(small, (W, H), interpolation=cv2.INTER_CUBIC)
-    return [soft, cv2.GaussianBlur(coarse, (0, 0), 1.0)]
-
-
 class Recogniser:
     """Classifies the shape of an object and the background of a frame of size (width, height)."""
 
     def __init__(self, width: int, height: int, seed: int = 0, per_class: int = 8):
         rng = np.random.default_rng(seed)
         self.width, self.height = width, height
-        S = min(width, height)
-        # shapes: single objects of every pattern and size at random angles on a grey backdrop
-        specs = []
-        for shape in SHAPES:
-            for i in range(per_class * 2):
-                look = sample_look(rng, ["red", "blue", "yellow", "green", "white", "black"])
-                look = look.__class__(**{**look.__dict__, "shape": shape})
-                r = look.radius_frac * S
-                tr = np.array([[[width / 2, height / 2, r, rng.uniform(0, 2 * np.pi) * (i % 2)]]])
-                specs.append(
-                    SceneSpec(
-                        width,
-                        height,
-                        1,
-                        1.0,
-                        "still",
-                        Background("plain", "grey", (0.5, 0.5, 0.5)),
-                        [look],
-                        ["still"],
-                        [""],
-                        tr,
-                    )
-                )
-        frames = (render(specs)[:, 0] * 255).round().byte().numpy()
-        feats, names = [], []
-        for spec, fr in zip(specs, frames, strict=True):
-            for look in (fr, *degraded(fr, S)):
-                f = self._shape_feats(look, spec.looks[0].colour)
-                if f is not None:
-                    feats.append(f)
-                    names.append(spec.looks[0].shape)
-        self._shape_x, self._shape_y = np.array(feats), names
         # backgrounds: every class with several random parameter draws, no objects
         bgs = [
             Background(k, n, tuple(float(x) for x in rng.random(N_PARAMS)))
@@ -105,25 +62,10 @@ class Recogniser:
         self._bg_x = np.array([background_features(f) for f in bframes])
         self._bg_y = [background_class(b.kind, b.name) for b in bgs]
 
-    @staticmethod
-    def _shape_feats(frame: np.ndarray, colour: str) -> np.ndarray | None:
-        b = blob_of(frame, colour)
-        if b is None:
-            return None
-        return shape_features(*object_silhouette(frame, b))
-
-    def shape_of(self, frame: np.ndarray, colour: str) -> str | None:
-        f = self._shape_feats(frame, colour)
-        if f is None:
-            return None
-        d = (((self._shape_x - f) * np.array([1.0, 1.0, 1.0, 3.0])) ** 2).sum(-1)
-        return self._shape_y[int(d.argmin())]
-
     def shape(self, frames: np.ndarray, colour: str, samples: int = 5) -> str | None:
-        """Majority vote over a few frames of the clip."""
+        """The shape of the object of `colour`, read by the shape network over a few frames."""
         idx = np.linspace(0, len(frames) - 1, min(samples, len(frames))).astype(int)
-        votes = [s for s in (self.shape_of(frames[i], colour) for i in idx) if s]
-        return Counter(votes).most_common(1)[0][0] if votes else None
+        return read_shape([frames[i] for i in idx], colour)
 
     def background(self, frame: np.ndarray) -> str:
         f = background_features(frame)
