@@ -217,9 +217,11 @@ CEILING_KEYS = (
     "direction_accuracy",
     "camera_accuracy",
     "bounce_accuracy",
+    "count_accuracy",
+    "relation_accuracy",
     "i2v_psnr_db",
 )
-CEILING_KINDS = (*SINGLE, "bounce", "camera")
+CEILING_KINDS = (*SINGLE, "bounce", "camera", "two_objects")
 
 
 def autoencoder_case_scores(engine, cases: list[EvalCase]) -> dict[str, dict[str, float]]:

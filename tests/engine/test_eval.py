@@ -220,7 +220,7 @@ def test_saved_clips_score_the_same_without_generating(tiny_model_dir, tmp_path,
     meta = json.loads((kept / "clips.json").read_text())
     cached = meta["autoencoder"]["cases"]
     assert meta["autoencoder"]["detector"] == D.VERSION
-    ceiling_kinds = ("still", "motion", "bounce", "camera", "i2v", "paraphrase")
+    ceiling_kinds = ("still", "motion", "bounce", "camera", "i2v", "paraphrase", "two_objects")
     assert sorted(cached) == sorted(f"{k}-00" for k in ceiling_kinds)
     cached["still-00"]["colour_accuracy"] = 1.0 - cached["still-00"]["colour_accuracy"]
     (kept / "clips.json").write_text(json.dumps(meta))

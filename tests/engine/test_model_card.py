@@ -94,6 +94,30 @@ def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, t
     assert "| colour_accuracy | 10.0 % | 50.0 % | short by 80.0 % (goal >= 90.0 %) |" in card
     assert "| seconds_per_clip" not in card  # not measured: no row
     assert "autoencoder alone falls short on colour_accuracy, shape_accuracy, i2v_psnr_db" in card
+    # shape: the autoencoder (25 %) is further below the goal than the model below it
+    assert "What closes the gaps: a better autoencoder first (above)" in card
+    # once the model is the larger gap everywhere, the card says to train the transformer first
+    scores["autoencoder"] = {"colour_accuracy": 0.8, "shape_accuracy": 0.75, "i2v_psnr_db": 28.5}
+    (tmp_path / "e.json").write_text(json.dumps(scores))
+    assert engine_main(["card", "--model", str(model), "--eval", str(tmp_path / "e.json")]) == 0
+    card = (model / "MODEL_CARD.md").read_text()
+    assert "What closes the gaps: more transformer samples first" in card
+
+
+def test_of_two_full_evaluations_of_a_step_the_newer_detectors_heads_the_card(
+    tiny_model_dir, tmp_path
+):
+    model = shutil.copytree(tiny_model_dir, tmp_path / "model")
+    old = {"shape_accuracy": 0.15, "dit_step": 400, "clips": 152, "detector": 2}
+    new = {"shape_accuracy": 0.19, "dit_step": 400, "clips": 152, "detector": 3}
+    files = [tmp_path / "new.json", tmp_path / "old.json"]
+    for f, scores in zip(files, (new, old), strict=True):
+        f.write_text(json.dumps(scores))
+    for order in (files, files[::-1]):
+        assert engine_main(["card", "--model", str(model), "--eval", *map(str, order)]) == 0
+        card = (model / "MODEL_CARD.md").read_text()
+        assert "| shape_accuracy | 19.0 % |" in card
+        assert "| 400 (detector 2) | - | - | 15.0 % |" in card
 
 
 def test_card_says_how_the_autoencoder_weighs_objects_and_where_the_latents_changed(
