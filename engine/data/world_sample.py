@@ -207,8 +207,10 @@ def sample_scene(
     background: Background | None = None,
     heldout: bool = False,
     photos: bool = False,
+    continues: bool = False,
 ) -> SceneSpec:
-    """One scene of `family`. looks/starts/background pin characters and a continued state."""
+    """One scene of `family`. looks/starts/background pin characters and a continued state;
+    `continues`: it carries on from the previous scene (its caption may say "Then ...")."""
     W, H, T, S = width, height, frames, min(width, height)
     n_obj = 2 if family == "two_objects" else 1
     if family == "camera" and looks is None and background is None and rng.random() < 0.35:
@@ -258,6 +260,7 @@ def sample_scene(
             camera_track=cam,
             relation=relation,
             heldout_caption=heldout,
+            continues=continues,
         )
         if starts or _in_frame(spec):
             break
@@ -373,9 +376,10 @@ def next_scene(
         looks=looks,
         heldout=heldout,
         photos=photos,
+        continues=cont,  # before the caption is written: a continuation may read "Then ..."
         **kw,
     )
-    return replace(spec, story_id=prev.story_id, scene_index=prev.scene_index + 1, continues=cont)
+    return replace(spec, story_id=prev.story_id, scene_index=prev.scene_index + 1)
 
 
 def sample_story(

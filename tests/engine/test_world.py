@@ -83,17 +83,20 @@ def test_a_story_keeps_its_characters_and_a_continued_scene_starts_where_the_las
     stories = [
         sample_story(rng, 128, 72, 9, 12, 5, fams, [1, 1, 1, 1], story_id=i) for i in range(6)
     ]
-    continued = 0
+    continued, then = 0, []
     for scenes in stories:
         assert 2 <= len(scenes) <= 5
         first = scenes[0].looks[0]
         for prev, cur in zip(scenes[:-1], scenes[1:], strict=True):
             assert cur.looks[0] == first  # the same identity pattern, colours and all
+            then.append((cur.caption.startswith("Then "), cur.continues))
             if cur.continues:
                 continued += 1
                 assert cur.background == prev.background
                 np.testing.assert_allclose(cur.tracks[0, 0, :3], prev.screen_tracks()[0, -1, :3])
     assert continued > 0
+    # some continuations say so ("Then a red ball ..."); a cut never does
+    assert any(t for t, c in then if c) and not any(t for t, c in then if not c)
 
 
 def test_a_camera_move_over_a_start_image_begins_with_that_image():
