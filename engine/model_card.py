@@ -404,9 +404,16 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
         lines.append(f"- Falls short on: {', '.join(short) or 'nothing measured'} (see the table).")
         w, wo = s.get("consistency_with_context"), s.get("consistency_without_context")
         if w is not None and wo is not None:
+            gt = _fmt("consistency", s.get("consistency_ground_truth"))
+            kept = (s.get("autoencoder") or {}).get("consistency_with_context")
+            through = (
+                f"; the ground truth through the autoencoder alone {_fmt('consistency', kept)}"
+                if kept is not None
+                else ""
+            )
             lines.append(
                 f"- Scene consistency: {_fmt('consistency', w)} with carry-over/references against "
-                f"{_fmt('consistency', wo)} without (ground truth {_fmt('consistency', s.get('consistency_ground_truth'))})."
+                f"{_fmt('consistency', wo)} without (ground truth {gt}{through})."
             )
         follow = s.get("i2v_follow")
         if follow is not None:

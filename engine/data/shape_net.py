@@ -260,7 +260,6 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--samples", type=int, default=20000)
     t.add_argument("--epochs", type=int, default=14)
     a = p.parse_args(argv)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     report = train(a.out or weights_path(), a.samples, a.epochs)
     print(json.dumps(report))
     return 0

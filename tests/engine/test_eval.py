@@ -221,7 +221,7 @@ def test_saved_clips_score_the_same_without_generating(tiny_model_dir, tmp_path,
     cached = meta["autoencoder"]["cases"]
     assert meta["autoencoder"]["detector"] == D.VERSION
     ceiling_kinds = ("still", "motion", "bounce", "camera", "i2v", "paraphrase", "two_objects")
-    assert sorted(cached) == sorted(f"{k}-00" for k in ceiling_kinds)
+    assert sorted(cached) == sorted([*(f"{k}-00" for k in ceiling_kinds), "story-00-with"])
     cached["still-00"]["colour_accuracy"] = 1.0 - cached["still-00"]["colour_accuracy"]
     (kept / "clips.json").write_text(json.dumps(meta))
     assert main([*common, "--limit", "1", "--clips", str(kept)]) == 0

@@ -84,8 +84,16 @@ def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, t
         "colour_accuracy": 0.1,
         "shape_accuracy": 0.0,
         "i2v_psnr_db": 22.2,
+        "consistency_with_context": 0.3,
+        "consistency_without_context": 0.2,
+        "consistency_ground_truth": 0.8,
         "dit_step": 300,
-        "autoencoder": {"colour_accuracy": 0.5, "shape_accuracy": 0.25, "i2v_psnr_db": 22.2},
+        "autoencoder": {
+            "colour_accuracy": 0.5,
+            "shape_accuracy": 0.25,
+            "i2v_psnr_db": 22.2,
+            "consistency_with_context": 0.45,
+        },
     }
     (tmp_path / "e.json").write_text(json.dumps(scores))
     assert engine_main(["card", "--model", str(model), "--eval", str(tmp_path / "e.json")]) == 0
@@ -94,6 +102,7 @@ def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, t
     assert "| colour_accuracy | 10.0 % | 50.0 % | short by 80.0 % (goal >= 90.0 %) |" in card
     assert "| seconds_per_clip" not in card  # not measured: no row
     assert "autoencoder alone falls short on colour_accuracy, shape_accuracy, i2v_psnr_db" in card
+    assert "(ground truth 80.0 %; the ground truth through the autoencoder alone 45.0 %)" in card
     # shape: the autoencoder (25 %) is further below the goal than the model below it
     assert "What closes the gaps: a better autoencoder first (above)" in card
     # once the model is the larger gap everywhere, the card says to train the transformer first
