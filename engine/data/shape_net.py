@@ -26,9 +26,13 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
 
 from engine.data.detector import blob_of, object_silhouette
+from engine.data.world_render import render
+from engine.data.world_sample import sample_scene
 from engine.data.world_spec import PALETTE, SHAPES
+from engine.resources_path import resources_dir
 
 CROP = 32  # the crop the network reads: (4, CROP, CROP)
 MARGIN = 1.35  # the crop spans the object's box times this, so its outline is all in view
@@ -141,9 +145,6 @@ def make_set(n: int, seed: int, clean_share: float = 0.2) -> tuple[np.ndarray, n
     """n crops (n, 4, CROP, CROP) of single world objects and their shape indices (n,):
     still scenes on the world's backgrounds, at a few frame sizes and any angle, most of them
     degraded."""
-    from engine.data.world_render import render
-    from engine.data.world_sample import sample_scene
-
     rng = np.random.default_rng(seed)
     xs, ys = [], []
     while len(xs) < n:
@@ -174,8 +175,6 @@ def accuracy(net: ShapeNet, x: np.ndarray, y: np.ndarray) -> float:
 def train(out: Path, samples: int = 20000, epochs: int = 14, seed: int = SEED, log=print) -> dict:
     """Train the shape reader from scratch and write its weights (safetensors) and a JSON of how
     it was made and what it scores on held-out renders, clean and degraded."""
-    from safetensors.torch import save_file
-
     t0 = time.time()
     torch.manual_seed(seed)
     x, y = make_set(samples, seed)
@@ -225,16 +224,12 @@ def train(out: Path, samples: int = 20000, epochs: int = 14, seed: int = SEED, l
 
 # ---------------------------------------------------------------- use
 def weights_path() -> Path:
-    from engine.resources_path import resources_dir
-
     return resources_dir() / "detector" / "shape_net.safetensors"
 
 
 @lru_cache(maxsize=2)
 def load_shape_net(path: str | None = None) -> ShapeNet:
     """The shipped shape reader (safetensors only), in eval mode on the CPU."""
-    from safetensors.torch import load_file
-
     net = ShapeNet()
     net.load_state_dict(load_file(str(path or weights_path())))
     return net.eval()
@@ -260,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--samples", type=int, default=20000)
     t.add_argument("--epochs", type=int, default=14)
     a = p.parse_args(argv)
+    if a.samples < 1 or a.epochs < 1:
+        print("error: --samples and --epochs must be >= 1", file=sys.stderr)
+        return 2
     report = train(a.out or weights_path(), a.samples, a.epochs)
     print(json.dumps(report))
     return 0

@@ -4,6 +4,7 @@ world objects, clean or softened, by their shape."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -30,9 +31,7 @@ def _still(
     shape: str, colour: str = "red", x: float = 100, y: float = 60, angle: float = 0.0
 ) -> np.ndarray:
     look = sample_look(np.random.default_rng(3), [colour])
-    look = look.__class__(
-        **{**look.__dict__, "shape": shape, "radius_frac": 0.165, "pattern": "stripes"}
-    )
+    look = replace(look, shape=shape, radius_frac=0.165, pattern="stripes")
     spec = SceneSpec(
         256,
         144,
@@ -106,3 +105,11 @@ def test_shapes_are_read_at_other_frame_sizes(width, height):
     assert len(single) >= 12
     rate = np.mean([read_shape(list(v), s.looks[0].colour) == s.looks[0].shape for s, v in single])
     assert rate >= 0.95
+
+
+def test_the_cli_refuses_an_empty_recipe_in_one_line(capsys):
+    from engine.data.shape_net import main
+
+    assert main(["train", "--samples", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and err.count("\n") == 1
