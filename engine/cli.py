@@ -1,4 +1,4 @@
-"""`python -m engine ...`: generate, info, init, train, eval, card, serve."""
+"""`python -m engine ...`: generate, info, init, train, eval, probe, card, serve."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine.cli_options import add_eval_options, add_sampling_options
+from engine.cli_options import add_eval_options, add_probe_options, add_sampling_options
 from engine.request import Cancelled, EngineError, GenerationRequest
 
 INIT_PRESETS = {
@@ -209,6 +209,12 @@ def cmd_eval(a) -> int:
     return eval_main(a)
 
 
+def cmd_probe(a) -> int:
+    from engine.eval_prompt import main as probe_main
+
+    return probe_main(a)
+
+
 def cmd_card(a) -> int:
     from engine.model_card import write
     from engine.resources_path import default_model_dir
@@ -282,6 +288,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = sub.add_parser("eval", help="score a model on the story world's held-out set")
     add_eval_options(p)
+    p = sub.add_parser(
+        "probe",
+        help="how much the model reads each part of its prompt (colour, shape, direction, ...): "
+        "loss with true against altered captions per noise level; no generating",
+    )
+    add_probe_options(p)
     p = sub.add_parser("card", help="write a model folder's MODEL_CARD.md from its files")
     p.add_argument("--model")
     p.add_argument("--eval", nargs="*", default=[], help="JSON files of `eval --out`")
@@ -308,6 +320,7 @@ COMMANDS = {
     "eval": cmd_eval,
     "serve": cmd_serve,
     "card": cmd_card,
+    "probe": cmd_probe,
     "text-pack": cmd_text_pack,
 }
 

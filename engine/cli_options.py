@@ -71,3 +71,19 @@ def add_eval_options(p: argparse.ArgumentParser) -> None:
         help="also compare case by case with the clips another model's --save-clips kept in DIR",
     )
     add_sampling_options(p)
+
+
+def add_probe_options(p: argparse.ArgumentParser) -> None:
+    """`python -m engine probe` (engine/eval_prompt.py)."""
+    p.add_argument("--model")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--clips", type=int, default=16, help="rendered clips per attribute")
+    p.add_argument("--frames", type=int, default=25, help="frames per clip (1 + 4k)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--attributes",
+        metavar="A,A",
+        help="a subset of colour,shape,background,direction,camera,wording",
+    )
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--out", help="also write the JSON here")

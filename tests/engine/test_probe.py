@@ -1,0 +1,74 @@
+"""The prompt probe (engine/eval_prompt.py): altered captions, and the probe run end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from engine.cli import main as engine_main
+from engine.data.captions import MOVE_WORDS
+from engine.data.synthetic import make_batch
+from engine.eval_prompt import ATTRIBUTES, ProbeConfig, caption_pairs, changed, probe
+
+
+def _specs(family: str, n: int = 8):
+    return make_batch(n, 64, 48, 9, 8.0, seed=3, curriculum={family: 1.0}).specs
+
+
+def test_each_attribute_changes_only_itself():
+    for spec in _specs("motion"):
+        d = changed(spec, "direction")
+        assert {spec.direction, d.direction} in ({"left", "right"}, {"up", "down"})
+        assert d.looks == spec.looks and d.background == spec.background
+        c = changed(spec, "colour")
+        assert c.looks[0].colour != spec.looks[0].colour
+        assert c.looks[0].shape == spec.looks[0].shape and c.actions == spec.actions
+        s = changed(spec, "shape")
+        assert s.looks[0].shape != spec.looks[0].shape and s.looks[0].colour == spec.looks[0].colour
+    for spec in _specs("still"):
+        assert changed(spec, "direction") is None  # nothing moves: no direction to get wrong
+    cams = [s for s in _specs("camera", 16) if s.camera != "static"]
+    assert cams and all(changed(s, "camera").camera != s.camera for s in cams)
+
+
+def test_caption_pairs_differ_only_in_the_changed_words():
+    specs = _specs("motion")
+    pairs = caption_pairs(specs, "direction", seed=0)
+    assert len(pairs) == len(specs)
+    phrases = sorted((p for ps in MOVE_WORDS.values() for p in ps), key=len, reverse=True)
+
+    def without_move(text: str) -> str:
+        for p in phrases:
+            text = text.replace(p, "MOVE")
+        return text
+
+    for i, true, wrong in pairs:
+        assert true != wrong
+        assert without_move(true) == without_move(wrong), (true, wrong)
+        assert any(p in true for p in MOVE_WORDS[specs[i].direction])
+    for _, true, wrong in caption_pairs(specs, "wording", seed=0):
+        assert true != wrong  # the control: the same scene, other words
+
+
+def test_probe_runs_on_a_model_and_reports_every_attribute(tiny_engine):
+    r = probe(tiny_engine, ProbeConfig(clips=3, frames=5, levels=(0.5, 0.95)))
+    assert list(r) == list(ATTRIBUTES)
+    for name, res in r.items():
+        if name != "camera":  # a camera clip may hold still: then it has nothing to alter
+            assert res["clips"] >= 1, name
+        for lv in res["levels"].values():
+            assert 0.0 <= lv["preference"] <= 1.0
+            assert np.isfinite(lv["gap"])
+
+
+def test_probe_cli_writes_json_and_refuses_an_unknown_attribute(tiny_model_dir, tmp_path, capsys):
+    out = tmp_path / "probe.json"
+    argv = ["probe", "--model", str(tiny_model_dir), "--device", "cpu", "--clips", "2"]
+    assert engine_main([*argv, "--frames", "5", "--attributes", "colour", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["frames"] == 5 and list(data["attributes"]) == ["colour"]
+    assert "pref" in capsys.readouterr().out
+    assert engine_main([*argv, "--attributes", "colour,smell"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: unknown attributes ['smell']") and "\n" not in err
