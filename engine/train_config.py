@@ -102,6 +102,9 @@ class TrainConfig:
     text_dropout: float = 0.1
     context_noise: float = 0.05  # max noise level added to context latents
     logit_normal_std: float = 1.0
+    # Location of the logit-normal (SD3's m): > 0 trains more at high noise, where a clip's
+    # layout and motion are decided from the prompt alone (the first sampling steps).
+    logit_normal_mean: float = 0.0
     previous_frames: int = 9  # frames of the previous scene encoded -> 2 group latents kept
     latent_stat_batches: int = 8  # world batches of 8 clips measured for latent normalisation
     replay_ratio: int = 0  # replayed batches per freshly rendered one (0: always fresh)

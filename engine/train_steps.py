@@ -205,6 +205,15 @@ def prepare(
     )
 
 
+def training_timesteps(cfg, n: int, per_item: int, gen: torch.Generator) -> Tensor:
+    """(n,) noise levels: logit-normal (location logit_normal_mean, scale logit_normal_std),
+    shifted like the sampler for this many tokens per clip."""
+    u = torch.randn(n, generator=gen, device=gen.device)
+    t = torch.sigmoid(cfg.logit_normal_mean + u * cfg.logit_normal_std)
+    shift = resolution_shift(per_item)
+    return shift * t / (1 + (shift - 1) * t)
+
+
 def dit_loss(
     tr,
     task: str,
@@ -224,13 +233,10 @@ def dit_loss(
     z = p.z
     B = z.shape[0]
 
-    # Noise levels: logit-normal, shifted like the sampler for this token count.
     if validation:
         t = torch.linspace(0.1, 0.9, B, device=tr.device)
     else:
-        t = torch.sigmoid(torch.randn(B, generator=gen, device=tr.device) * cfg.logit_normal_std)
-        shift = resolution_shift(p.per_item)
-        t = shift * t / (1 + (shift - 1) * t)
+        t = training_timesteps(cfg, B, p.per_item, gen)
     eps = torch.randn(z.shape, generator=gen, device=tr.device)
     tb = t.view(B, 1, 1, 1, 1)
     z_t = (1 - tb) * z + tb * eps

@@ -408,3 +408,24 @@ def test_the_validation_loss_does_not_depend_on_the_training_batch(tmp_path):
         tr = Trainer(tiny_config(tokens_per_batch=tokens), tmp_path / str(tokens), "cpu", model)
         val.append(tr.validate(tr._val_batches()))
     assert val[0] == pytest.approx(val[1], rel=1e-6)
+
+
+def test_the_timestep_location_moves_training_towards_high_noise():
+    """logit_normal_mean > 0 puts more steps where the prompt alone decides the clip; 0 keeps
+    the old distribution exactly (a config without the key resumes unchanged)."""
+    from engine.sampling import resolution_shift
+    from engine.train_steps import training_timesteps
+
+    n, tokens = 200_000, 1008  # a 256x144, 25-frame clip of the tiny model
+    base = training_timesteps(TrainConfig(), n, tokens, torch.Generator().manual_seed(0))
+    high = TrainConfig(logit_normal_mean=1.5)
+    moved = training_timesteps(high, n, tokens, torch.Generator().manual_seed(0))
+    assert 0.0 < float(base.min()) and float(moved.max()) < 1.0
+    share = (base > 0.9).float().mean(), (moved > 0.9).float().mean()
+    # P(t > 0.9) = P(u > logit(0.9) - log(shift) - mean): 0.058 at mean 0, 0.33 at mean 1.5
+    s = resolution_shift(tokens)
+    normal = torch.distributions.Normal(0.0, 1.0)
+    for mean, got in zip((0.0, 1.5), share, strict=True):
+        edge = torch.logit(torch.tensor(0.9)) - torch.log(torch.tensor(s)) - mean
+        assert abs(float(got) - float(1 - normal.cdf(edge))) < 0.005
+    assert float(share[1]) > 5 * float(share[0])
