@@ -83,7 +83,7 @@ def add_probe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--attributes",
         metavar="A,A",
-        help="a subset of colour,shape,background,direction,camera,wording",
+        help="a subset of colour,shape,background,motion,direction,camera,wording",
     )
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", help="also write the JSON here")

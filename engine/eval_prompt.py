@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.data.captions import describe
+from engine.data.captions import ACTION_WORDS, MOVE_WORDS, SPEED_WORDS, describe
 from engine.data.world_spec import BACKGROUNDS, COLOURS, SHAPES, SceneSpec
 from engine.models.dit import patchify
 from engine.request import EngineError
@@ -36,6 +37,7 @@ ATTRIBUTES: dict[str, str] = {
     "colour": "still",
     "shape": "still",
     "background": "still",
+    "motion": "motion",  # a moving clip captioned as staying still
     "direction": "motion",
     "camera": "camera",
     # the control: the same scene worded another way; its gap is the noise floor of the others
@@ -83,6 +85,8 @@ def changed(spec: SceneSpec, attribute: str) -> SceneSpec | None:
         i = names.index(spec.background.name)
         name = names[(i + max(1, len(names) // 2)) % len(names)]
         return replace(spec, background=replace(spec.background, name=name))
+    if attribute == "motion" and spec.direction:
+        return replace(spec, actions=["still", *spec.actions[1:]], speeds=["", *spec.speeds[1:]])
     if attribute == "direction" and spec.direction:
         actions = ["move_" + OPPOSITE[spec.direction], *spec.actions[1:]]
         return replace(spec, actions=actions)
@@ -91,6 +95,22 @@ def changed(spec: SceneSpec, attribute: str) -> SceneSpec | None:
     if attribute == "wording":
         return spec
     return None
+
+
+_MOVE_PHRASE = re.compile(
+    "(?:"
+    + "|".join(re.escape(p) for p in sorted(sum(MOVE_WORDS.values(), []), key=len, reverse=True))
+    + ")(?: (?:"
+    + "|".join(
+        re.escape(w) for w in sorted(sum(SPEED_WORDS.values(), []), key=len, reverse=True) if w
+    )
+    + "))?"
+)
+
+
+def _held_still(caption: str) -> str:
+    """The caption with its move ("drifts to the left slowly") replaced by "stays still"."""
+    return _MOVE_PHRASE.sub(ACTION_WORDS["still"][0], caption, count=1)
 
 
 def caption_pairs(specs: list[SceneSpec], attribute: str, seed: int) -> list[tuple[int, str, str]]:
@@ -104,7 +124,10 @@ def caption_pairs(specs: list[SceneSpec], attribute: str, seed: int) -> list[tup
             continue
         s = seed * 100_003 + i
         true = describe(spec, np.random.default_rng(s))
-        wrong = describe(other, np.random.default_rng(s + 7 if attribute == "wording" else s))
+        if attribute == "motion":  # its phrase draws fewer words: replace it, keep the rest
+            wrong = _held_still(true)
+        else:
+            wrong = describe(other, np.random.default_rng(s + 7 if attribute == "wording" else s))
         if attribute == "wording" and wrong == true:
             wrong = describe(other, np.random.default_rng(s + 13))
         out.append((i, true, wrong))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 
 from engine.cli import main as engine_main
-from engine.data.captions import MOVE_WORDS
+from engine.data.captions import MOVE_WORDS, SPEED_WORDS
 from engine.data.synthetic import make_batch
 from engine.eval_prompt import ATTRIBUTES, ProbeConfig, caption_pairs, changed, probe
 
@@ -21,6 +22,7 @@ def test_each_attribute_changes_only_itself():
         d = changed(spec, "direction")
         assert {spec.direction, d.direction} in ({"left", "right"}, {"up", "down"})
         assert d.looks == spec.looks and d.background == spec.background
+        assert changed(spec, "motion").actions[0] == "still"
         c = changed(spec, "colour")
         assert c.looks[0].colour != spec.looks[0].colour
         assert c.looks[0].shape == spec.looks[0].shape and c.actions == spec.actions
@@ -47,6 +49,12 @@ def test_caption_pairs_differ_only_in_the_changed_words():
         assert true != wrong
         assert without_move(true) == without_move(wrong), (true, wrong)
         assert any(p in true for p in MOVE_WORDS[specs[i].direction])
+    speed = re.compile(
+        r"MOVE(?: (?:" + "|".join(w for ws in SPEED_WORDS.values() for w in ws if w) + "))?"
+    )
+    for _, true, wrong in caption_pairs(specs, "motion", seed=0):  # the move and its speed go
+        assert speed.sub("MOVE", without_move(true)) == wrong.replace("stays still", "MOVE")
+        assert not any(p in wrong for p in phrases)
     for _, true, wrong in caption_pairs(specs, "wording", seed=0):
         assert true != wrong  # the control: the same scene, other words
 
