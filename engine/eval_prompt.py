@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from engine.data.captions import ACTION_WORDS, MOVE_WORDS, SPEED_WORDS, describe
 from engine.data.world_spec import BACKGROUNDS, COLOURS, SHAPES, SceneSpec
-from engine.models.dit import patchify
+from engine.models.dit import patchify, pooled_prompt
 from engine.request import EngineError
 from engine.sequence import build_sequence
 from engine.train_steps import encode_batch_video
@@ -183,7 +183,15 @@ def probe_attribute(engine, attribute: str, cfg: ProbeConfig) -> dict:
             "gap": float(rel.mean()),
             "gap_stderr": float(rel.std() / len(rel) ** 0.5) if len(rel) > 1 else None,
         }
-    return {"clips": len(pairs), "example": list(pairs[0][1:]), "levels": levels}
+    # How far apart the prompt encoder puts the two captions (1 - cosine of their sentence
+    # embeddings): a model can only learn to read a difference its prompt states carry.
+    cos = (pooled_prompt(true_s, true_m) * pooled_prompt(wrong_s, wrong_m)).sum(-1)
+    return {
+        "clips": len(pairs),
+        "example": list(pairs[0][1:]),
+        "text_distance": float((1 - cos).mean()),
+        "levels": levels,
+    }
 
 
 def probe(engine, cfg: ProbeConfig, attributes: list[str] | None = None) -> dict:
@@ -192,18 +200,22 @@ def probe(engine, cfg: ProbeConfig, attributes: list[str] | None = None) -> dict
 
 def format_table(result: dict) -> str:
     levels = next((list(r["levels"]) for r in result.values() if r["levels"]), [])
-    head = f"{'attribute':<11} {'clips':>5}  " + "  ".join(f"t={lv:<11}" for lv in levels)
-    lines = [head, " " * 19 + "  ".join(f"{'pref':>5} {'gap':>7}" for _ in levels)]
+    head = f"{'attribute':<11} {'clips':>5} {'text':>5}  " + "  ".join(
+        f"t={lv:<11}" for lv in levels
+    )
+    lines = [head, " " * 25 + "  ".join(f"{'pref':>5} {'gap':>7}" for _ in levels)]
     for name, r in result.items():
         cells = [
             f"{r['levels'][lv]['preference']:5.2f} {100 * r['levels'][lv]['gap']:+6.1f}%"
             for lv in levels
             if lv in r["levels"]
         ]
-        lines.append(f"{name:<11} {r['clips']:>5}  " + "  ".join(cells))
+        dist = f"{r['text_distance']:5.3f}" if "text_distance" in r else " " * 5
+        lines.append(f"{name:<11} {r['clips']:>5} {dist}  " + "  ".join(cells))
     lines.append(
         "pref: share of clips whose true caption fits better (0.5 = the words are not read); "
-        "gap: mean loss rise with the changed caption"
+        "gap: mean loss rise with the changed caption; text: how far apart the prompt "
+        "encoder puts the two captions (1 - cosine)"
     )
     return "\n".join(lines)
 

@@ -65,9 +65,14 @@ def test_probe_runs_on_a_model_and_reports_every_attribute(tiny_engine):
     for name, res in r.items():
         if name != "camera":  # a camera clip may hold still: then it has nothing to alter
             assert res["clips"] >= 1, name
+        if res["clips"]:
+            assert 1e-4 < res["text_distance"] <= 2.0, name  # the two captions differ
         for lv in res["levels"].values():
             assert 0.0 <= lv["preference"] <= 1.0
             assert np.isfinite(lv["gap"])
+    # MiniLM, a sentence-similarity encoder, keeps opposite directions far closer together
+    # than other colours (measured 0.04 against 0.28): the direction is a faint signal to learn
+    assert r["direction"]["text_distance"] < 0.5 * r["colour"]["text_distance"]
 
 
 def test_probe_cli_writes_json_and_refuses_an_unknown_attribute(tiny_model_dir, tmp_path, capsys):
