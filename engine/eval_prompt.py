@@ -185,7 +185,10 @@ def probe_attribute(engine, attribute: str, cfg: ProbeConfig) -> dict:
         }
     # How far apart the prompt encoder puts the two captions (1 - cosine of their sentence
     # embeddings): a model can only learn to read a difference its prompt states carry.
-    cos = (pooled_prompt(true_s, true_m) * pooled_prompt(wrong_s, wrong_m)).sum(-1)
+    k = dit.config.text_dim  # the last layer's states (a lexical model's text carries more)
+    cos = (pooled_prompt(true_s[..., :k], true_m) * pooled_prompt(wrong_s[..., :k], wrong_m)).sum(
+        -1
+    )
     return {
         "clips": len(pairs),
         "example": list(pairs[0][1:]),

@@ -77,7 +77,8 @@ class Engine:
         dev = pick_device(device)
         path = Path(model_dir) if model_dir is not None else default_model_dir()
         bundle = ModelBundle.load(path, device=str(dev))
-        return cls(bundle, MiniLMEncoder.load(device=str(dev)), dev, path)
+        text = MiniLMEncoder.load(device=str(dev), lexical=bundle.dit.config.lexical_text)
+        return cls(bundle, text, dev, path)
 
     @property
     def model_id(self) -> str:

@@ -296,7 +296,8 @@ class Trainer:
         if self.text is None:
             from engine.models.text import MiniLMEncoder
 
-            self.text = MiniLMEncoder.load(device=str(self.device))
+            lexical = self.dit.config.lexical_text
+            self.text = MiniLMEncoder.load(device=str(self.device), lexical=lexical)
         return self.text
 
     def _dit_lr(self, step: int) -> float:

@@ -38,6 +38,12 @@ class DiTConfig:
     # label does), a direct path for global attributes such as colours and backgrounds, which
     # cross-attention alone learned slowly. False for models saved before it existed.
     pooled_text: bool = False
+    # The prompt's input word embeddings (MiniLM's layer 0) beside its last-layer states: the
+    # encoder, trained for sentence similarity, washes opposite directions and camera moves
+    # nearly together in its layers (token cosine 0.63-0.87 for "left"/"right", 0.29 for two
+    # colours) while its input keeps them as far apart as two colours (0.50). The text is then
+    # (B, L, 2 * text_dim): last-layer states, then the input embeddings.
+    lexical_text: bool = False
 
     @property
     def token_dim(self) -> int:
@@ -200,7 +206,7 @@ def pooled_prompt(text: Tensor, text_mask: Tensor) -> Tensor:
 
 class DiT(nn.Module):
     # Parts that start as a no-op: a trained model without them grows them and keeps its function.
-    GROWABLE = ("text_pool.",)
+    GROWABLE = ("text_pool.", "text_lex.")
 
     def __init__(self, config: DiTConfig):
         super().__init__()
@@ -217,6 +223,10 @@ class DiT(nn.Module):
         self.text_null = nn.Parameter(torch.randn(1, 1, d) * 0.02)
         if c.pooled_text:
             self.text_pool = nn.Sequential(nn.Linear(c.text_dim, d), nn.SiLU(), nn.Linear(d, d))
+        if c.lexical_text:  # added to the projected states, so each prompt token keeps one slot
+            self.text_lex = nn.Sequential(
+                nn.Linear(c.text_dim, d), nn.GELU(approximate="tanh"), nn.Linear(d, d)
+            )
         self.rope = Rope3D(d // c.heads, c.rope_split, c.rope_theta)
         self.blocks = nn.ModuleList([DiTBlock(d, c.heads, c.mlp_ratio) for _ in range(c.depth)])
         self.final_norm = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
@@ -239,8 +249,11 @@ class DiT(nn.Module):
                 blk.table[2].zero_()
                 blk.table[5].zero_()
             nn.init.zeros_(blk.cross.proj.weight)
-        if self.config.pooled_text:  # starts as a no-op, so it can also be added to a trained model
+        # These start as no-ops, so they can also be added to a trained model.
+        if self.config.pooled_text:
             nn.init.zeros_(self.text_pool[-1].weight)
+        if self.config.lexical_text:
+            nn.init.zeros_(self.text_lex[-1].weight)
 
     def forward(
         self,
@@ -248,7 +261,7 @@ class DiT(nn.Module):
         sigma: Tensor,  # (B, N) noise level per token, 0 = clean context
         pos: Tensor,  # (B, N, 3) (t, h, w) positions in patch units
         kind: Tensor,  # (B, N) token type ids
-        text: Tensor,  # (B, L, text_dim) prompt token states
+        text: Tensor,  # (B, L, text_dim) prompt token states (2 * text_dim: lexical_text)
         text_mask: Tensor,  # (B, L) bool, True = real token
         seq_id: Tensor
         | None = None,  # (B, N) packing ids; tokens attend within one id; -1 = padding
@@ -256,10 +269,14 @@ class DiT(nn.Module):
         B, N, _ = x.shape
         h = self.x_embed(x) + self.type_embed(kind)
         t = self.t_embed(timestep_embedding(sigma, 256).to(h.dtype))  # (B, N, D)
+        text, lex = text[..., : self.config.text_dim], text[..., self.config.text_dim :]
         if self.config.pooled_text:
             t = t + self.text_pool(pooled_prompt(text, text_mask).to(h.dtype))[:, None]
         mod = rearrange(self.t_mod(t), "b n (six d) -> b n six d", six=6)
-        ctx = torch.cat([self.text_null.expand(B, -1, -1), self.text_proj(text)], dim=1)
+        words = self.text_proj(text)  # (B, L, D)
+        if self.config.lexical_text:
+            words = words + self.text_lex(lex)
+        ctx = torch.cat([self.text_null.expand(B, -1, -1), words], dim=1)
         ctx_mask = torch.cat([text_mask.new_ones(B, 1), text_mask], dim=1)
         rope = self.rope.angles(pos)
         mask = None

@@ -88,15 +88,16 @@ class Bert(nn.Module):
         self.norm = nn.LayerNorm(d, eps=cfg.layer_norm_eps)
         self.layers = nn.ModuleList(BertLayer(cfg) for _ in range(cfg.num_hidden_layers))
 
-    def forward(self, ids: Tensor, mask: Tensor) -> Tensor:
-        # ids, mask (B, L) -> last hidden states (B, L, D)
+    def forward(self, ids: Tensor, mask: Tensor, with_input: bool = False) -> Tensor:
+        # ids, mask (B, L) -> last hidden states (B, L, D); with_input: (B, L, 2D), the last
+        # states then the embeddings the first layer reads (words, positions, normalised)
         pos = torch.arange(ids.shape[1], device=ids.device)
         x = self.word(ids) + self.position(pos)[None] + self.token_type.weight[0]
-        x = self.norm(x)
+        x0 = x = self.norm(x)
         attn_mask = mask[:, None, None, :]
         for layer in self.layers:
             x = layer(x, attn_mask)
-        return x
+        return torch.cat([x, x0], dim=-1) if with_input else x
 
 
 def _hf_names(cfg: BertConfig) -> dict[str, str]:
@@ -189,8 +190,12 @@ class MiniLMEncoder:
         max_length: int,
         cache_size: int = 256,
         known: Tensor | None = None,
+        lexical: bool = False,
     ):
         self.bert = bert
+        # lexical: the states also carry the input embeddings (a DiT with lexical_text)
+        self.lexical = lexical
+        self.dim = bert.word.embedding_dim * (2 if lexical else 1)
         self.known = known  # a pack's (vocab,) bool: which token ids it has rows for
         self.tokenizer = tokenizer
         self.max_length = max_length
@@ -200,7 +205,11 @@ class MiniLMEncoder:
 
     @classmethod
     def load(
-        cls, device: str | torch.device = "cpu", max_length: int = 64, model_dir: Path | None = None
+        cls,
+        device: str | torch.device = "cpu",
+        max_length: int = 64,
+        model_dir: Path | None = None,
+        lexical: bool = False,
     ) -> MiniLMEncoder:
         from safetensors.torch import load_file
         from tokenizers import Tokenizer
@@ -236,7 +245,7 @@ class MiniLMEncoder:
         tokenizer.enable_truncation(max_length=max_length)
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in the batch
         bert = bert.to(device).eval().requires_grad_(False)
-        return cls(bert, tokenizer, max_length, known=known)
+        return cls(bert, tokenizer, max_length, known=known, lexical=lexical)
 
     # ---- encoding ---------------------------------------------------------------------------
 
@@ -253,10 +262,10 @@ class MiniLMEncoder:
         ids = ids.to(self.device)
         mask = torch.tensor([e.attention_mask for e in enc], dtype=torch.bool, device=self.device)
         with torch.autocast(self.device.type, enabled=False):
-            return self.bert(ids, mask).float(), mask  # (B, L, D), (B, L)
+            return self.bert(ids, mask, self.lexical).float(), mask  # (B, L, dim), (B, L)
 
     def encode(self, prompts: list[str]) -> tuple[Tensor, Tensor]:
-        """prompts -> states (B, L, 384) float32 (zeros at padding), mask (B, L) bool."""
+        """prompts -> states (B, L, dim) float32 (zeros at padding), mask (B, L) bool."""
         if not prompts:
             return torch.zeros(0, 0, self.dim, device=self.device), torch.zeros(
                 0, 0, dtype=torch.bool
@@ -282,5 +291,6 @@ class MiniLMEncoder:
     def sentence_embedding(self, prompts: list[str]) -> Tensor:
         """The package's sentence embedding (mean over real tokens, L2-normalised): (B, 384)."""
         states, mask = self.encode(prompts)
+        states = states[..., : self.bert.word.embedding_dim]  # the last layer's states
         pooled = (states * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp_min(1)
         return F.normalize(pooled, dim=-1)

@@ -235,3 +235,35 @@ def test_bad_model_folders(tmp_path, tiny_model_dir):
     (broken / "config.json").write_text("{not json")
     with pytest.raises(EngineError, match="not valid JSON"):
         Engine.load(broken, device="cpu")
+
+
+def test_a_model_with_the_lexical_prompt_branch_loads_its_encoder_and_generates(
+    tiny_model_dir, tmp_path
+):
+    """A bigger checkpoint trained with DiTConfig.lexical_text gets the encoder that gives
+    it the input embeddings too; the prompt still changes the clip."""
+    import dataclasses
+    import shutil
+
+    import torch
+
+    from engine.model_bundle import ModelBundle
+    from engine.models.dit import DiT
+    from engine.pipeline import Engine
+
+    path = tmp_path / "lex"
+    shutil.copytree(tiny_model_dir, path)
+    bundle = ModelBundle.load(path)
+    cfg = dataclasses.replace(bundle.dit.config, lexical_text=True)
+    dit = DiT(cfg)
+    dit.load_state_dict(bundle.dit.state_dict(), strict=False)
+    with torch.no_grad():
+        dit.text_lex[-1].weight.normal_(std=0.05)
+    bundle.dit, bundle.config["dit"] = dit, cfg.to_dict()
+    bundle.save(path)
+    eng = Engine.load(path, device="cpu")
+    assert eng.dit.config.lexical_text and eng.text.dim == 768
+    req = GenerationRequest(prompt="a red ball moves left", width=64, height=48, frames=5, seed=0)
+    left = eng.generate(req).frames
+    right = eng.generate(dataclasses.replace(req, prompt="a red ball moves right")).frames
+    assert left.shape == (5, 48, 64, 3) and not np.array_equal(left, right)

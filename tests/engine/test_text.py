@@ -152,3 +152,19 @@ def test_a_pack_of_the_worlds_words_matches_the_full_encoder(
     with pytest.raises(EngineError, match="does not know") as err:
         pack.encode(["a zebra plays the violin"])
     assert "\n" not in str(err.value)
+
+
+def test_lexical_states_keep_opposite_directions_apart() -> None:
+    """The last layer keeps "left" and "right" close (why a DiT may read the input embeddings
+    too, DiTConfig.lexical_text); the lexical encoder's first half is the plain states."""
+    plain, lexical = MiniLMEncoder.load(), MiniLMEncoder.load(lexical=True)
+    assert (plain.dim, lexical.dim) == (384, 768)
+    prompts = ["a red ball moves left", "a red ball moves right"]
+    s, m = lexical.encode(prompts)
+    p, _ = plain.encode(prompts)
+    torch.testing.assert_close(s[..., :384], p)
+    assert torch.equal(lexical.sentence_embedding(prompts), plain.sentence_embedding(prompts))
+    word = int(m[0].sum()) - 2  # the direction word, before [SEP]
+    last = torch.cosine_similarity(s[0, word, :384], s[1, word, :384], dim=0)
+    first = torch.cosine_similarity(s[0, word, 384:], s[1, word, 384:], dim=0)
+    assert first < last - 0.1  # measured 0.50 against 0.63
