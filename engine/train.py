@@ -340,13 +340,21 @@ class Trainer:
         rate measured after the first steps (a GPU lease: a fixed time, an unknown speed)."""
         cfg = self.cfg
         self.vae.eval().requires_grad_(False)
-        decay, no_decay = [], []
+        groups: dict[tuple[bool, bool], list] = {}  # (decayed, fast) -> parameters
+        fast = tuple(cfg.fast_parts)
         for name, p in self.dit.named_parameters():
-            (no_decay if p.ndim < 2 or "embed" in name or "table" in name else decay).append(p)
+            decayed = not (p.ndim < 2 or "embed" in name or "table" in name)
+            groups.setdefault((decayed, bool(fast) and name.startswith(fast)), []).append(p)
         opt = torch.optim.AdamW(
             [
-                {"params": decay, "weight_decay": cfg.weight_decay},
-                {"params": no_decay, "weight_decay": 0.0},
+                {
+                    "params": ps,
+                    "weight_decay": cfg.weight_decay if decayed else 0.0,
+                    "lr_scale": cfg.fast_lr_scale if is_fast else 1.0,
+                }
+                for (decayed, is_fast), ps in sorted(
+                    groups.items(), key=lambda kv: (not kv[0][0], kv[0][1])
+                )
             ],
             lr=cfg.dit_lr,
             betas=(0.9, 0.99),
@@ -380,7 +388,7 @@ class Trainer:
             while step < last and time.time() < deadline:
                 self.dit.train()
                 for g in opt.param_groups:
-                    g["lr"] = self._dit_lr(step)
+                    g["lr"] = self._dit_lr(step) * g.get("lr_scale", 1.0)
                 t_data, waited = time.perf_counter(), phases["wait_s"]
                 task, b, prepared = self._data_for(step)
                 self._sync()

@@ -71,6 +71,10 @@ class TrainConfig:
     # cosine cycle: warm-up, then dit_lr down to the floor at dit_steps. False: the original
     # schedule goes on (after a warm-up), which has little left to give late in a run.
     dit_restart: bool = False
+    # Parameters whose names start with one of these (e.g. "text_lex.", a branch grown onto a
+    # trained model from zero) learn at fast_lr_scale times the schedule's rate.
+    fast_parts: list[str] = field(default_factory=list)
+    fast_lr_scale: float = 10.0
     weight_decay: float = 0.01
     grad_clip: float = 1.0
     ema_decay: float = 0.999
