@@ -340,21 +340,21 @@ class Trainer:
         rate measured after the first steps (a GPU lease: a fixed time, an unknown speed)."""
         cfg = self.cfg
         self.vae.eval().requires_grad_(False)
-        groups: dict[tuple[bool, bool], list] = {}  # (decayed, fast) -> parameters
+        groups: dict[tuple[bool, bool], list] = {}  # (not decayed, fast) -> parameters
         fast = tuple(cfg.fast_parts)
         for name, p in self.dit.named_parameters():
-            decayed = not (p.ndim < 2 or "embed" in name or "table" in name)
-            groups.setdefault((decayed, bool(fast) and name.startswith(fast)), []).append(p)
+            plain = p.ndim < 2 or "embed" in name or "table" in name
+            groups.setdefault((plain, bool(fast) and name.startswith(fast)), []).append(p)
         opt = torch.optim.AdamW(
             [
                 {
                     "params": ps,
-                    "weight_decay": cfg.weight_decay if decayed else 0.0,
+                    "weight_decay": 0.0 if plain else cfg.weight_decay,
                     "lr_scale": cfg.fast_lr_scale if is_fast else 1.0,
                 }
-                for (decayed, is_fast), ps in sorted(
-                    groups.items(), key=lambda kv: (not kv[0][0], kv[0][1])
-                )
+                # decayed first, as before fast parts existed: an old run's state still loads,
+                # and group 0 (whose rate the log shows) is the schedule's own
+                for (plain, is_fast), ps in sorted(groups.items())
             ],
             lr=cfg.dit_lr,
             betas=(0.9, 0.99),

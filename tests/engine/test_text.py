@@ -154,10 +154,11 @@ def test_a_pack_of_the_worlds_words_matches_the_full_encoder(
     assert "\n" not in str(err.value)
 
 
-def test_lexical_states_keep_opposite_directions_apart() -> None:
+def test_lexical_states_keep_opposite_directions_apart(encoder: MiniLMEncoder) -> None:
     """The last layer keeps "left" and "right" close (why a DiT may read the input embeddings
-    too, DiTConfig.lexical_text); the lexical encoder's first half is the plain states."""
-    plain, lexical = MiniLMEncoder.load(), MiniLMEncoder.load(lexical=True)
+    too, DiTConfig.lexical_text); the lexical encoder's first half is the plain states. Both
+    read the installed package's files: nothing is fetched."""
+    plain, lexical = encoder, MiniLMEncoder.load(max_length=64, lexical=True)
     assert (plain.dim, lexical.dim) == (384, 768)
     prompts = ["a red ball moves left", "a red ball moves right"]
     s, m = lexical.encode(prompts)
