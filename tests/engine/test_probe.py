@@ -105,3 +105,31 @@ def test_both_captions_meet_the_same_noise(tiny_engine):
     assert first.shape == (2,)
     assert torch.equal(first, per_clip_loss(dit, z, states, mask, 0.9, seed=5))
     assert not torch.equal(first, per_clip_loss(dit, z, states, mask, 0.9, seed=6))
+
+
+def test_start_image_mode_conditions_on_the_first_frame_and_scores_the_rest(tiny_engine):
+    """With --start-image the first latent frame is given clean: it is context (changing it
+    changes the loss of the others) and never scored (a clip of one latent frame has nothing
+    left to predict)."""
+    import torch
+
+    g = torch.Generator().manual_seed(1)
+    z = torch.randn(2, 4, 3, 6, 8, generator=g)
+    states, mask = tiny_engine.text.encode(["a red ball moves left", "a blue box rests"])
+    dit = tiny_engine.bundle.dit
+    i2v = per_clip_loss(dit, z, states, mask, 0.9, seed=5, start_image=True)
+    assert not torch.equal(i2v, per_clip_loss(dit, z, states, mask, 0.9, seed=5))
+    other_start = z.clone()
+    other_start[:, :, :1] = torch.randn(2, 4, 1, 6, 8, generator=g)
+    moved = per_clip_loss(dit, other_start, states, mask, 0.9, seed=5, start_image=True)
+    assert not torch.allclose(i2v, moved)
+    assert torch.isnan(per_clip_loss(dit, z[:, :, :1], states, mask, 0.9, 5, True)).all()
+
+
+def test_probe_cli_start_image_mode(tiny_model_dir, tmp_path):
+    out = tmp_path / "probe.json"
+    argv = ["probe", "--model", str(tiny_model_dir), "--device", "cpu", "--clips", "2"]
+    argv += ["--frames", "5", "--attributes", "direction", "--start-image", "--out", str(out)]
+    assert engine_main(argv) == 0
+    data = json.loads(out.read_text())
+    assert data["task"] == "i2v" and data["attributes"]["direction"]["clips"] >= 1
