@@ -88,6 +88,7 @@ class Prepared:
     text: Tensor  # (B, L, D) prompt states
     text_mask: Tensor  # (B, L)
     per_item: int  # clip tokens per item (for the timestep shift)
+    weight: Tensor | None = None  # (B, N) loss weight of each clip token (dit_object_weight)
 
 
 @dataclass(frozen=True)
@@ -142,8 +143,10 @@ def render_world(cfg, order: WorldOrder, device):
         story_context=order.story_context,
         n_references=order.n_references,
         heldout=order.heldout,
+        coverage=cfg.dit_object_weight > 0 and not order.heldout,
     )
     batch.video = to_8bit(batch.video)
+    batch.coverage = to_8bit(batch.coverage)
     batch.previous = to_8bit(batch.previous)
     batch.references = to_8bit(batch.references)
     return batch
@@ -182,9 +185,16 @@ def prepare(
         batch.previous = from_8bit(batch.previous, tr.device)
         batch.references = from_8bit(batch.references, tr.device)
     z = encode_batch_video(tr.vae, batch.video, tr.amp)  # (B, C, t, h, w)
+    cover = getattr(batch, "coverage", None)
+    weight = None
+    if cover is not None and cfg.dit_object_weight > 0:
+        f = tr.vae.config.spatial_factor
+        weight = token_weight(from_8bit(cover, tr.device), cfg.dit_object_weight, f, tr.dit)
     ctx = Context()
     if task == "continue":
         ctx.previous, ctx.continues, z = z[:, :, 1:3], True, z[:, :, 3:]
+        if weight is not None:  # the first 3 latent frames are context, not predicted
+            weight = weight[:, 3:]
     elif task == "i2v":
         ctx.start = z[:, :, :1]
     prev_valid = ref_valid = None
@@ -201,8 +211,33 @@ def prepare(
             ref_valid = batch.references_valid.to(tr.device)
     states, mask = tr._text().encode(batch.captions)
     return Prepared(
-        z, ctx, prev_valid, ref_valid, states.to(tr.device), mask.to(tr.device), per_item
+        z,
+        ctx,
+        prev_valid,
+        ref_valid,
+        states.to(tr.device),
+        mask.to(tr.device),
+        per_item,
+        None if weight is None else weight.flatten(1),
     )
+
+
+def token_weight(coverage: Tensor, extra: float, spatial_factor: int, dit) -> Tensor:
+    """(B, T, H, W) object coverage of a 1 + 4k frame clip -> (B, t, h, w) loss weight of each
+    clip token (flattened, it is patchify's order): 1 + extra x the share of the token's pixels
+    an object covers (the mean of a per-pixel weight over the token), over the frames its
+    latent frame encodes (the first alone, then groups of 4, as the causal autoencoder groups
+    them), where the object is largest."""
+    B, T, H, W = coverage.shape
+    first, rest = coverage[:, :1], coverage[:, 1:]
+    if rest.shape[1]:
+        rest = rest.reshape(B, -1, 4, H, W).amax(dim=2)
+    per_frame = torch.cat([first, rest], dim=1)  # (B, t, H, W)
+    pt, ph, pw = dit.config.patch
+    share = F.avg_pool3d(
+        per_frame[:, None], (pt, ph * spatial_factor, pw * spatial_factor)
+    )  # (B, 1, t/pt, H/(f ph), W/(f pw)): the covered share of each token's pixels
+    return 1.0 + extra * share[:, 0]
 
 
 def training_timesteps(cfg, n: int, per_item: int, gen: torch.Generator) -> Tensor:
@@ -278,5 +313,10 @@ def dit_loss(
     )  # (B, N, token_dim)
     pred = pred[:, seq.n_context :][:, seq.predict]
     target = patchify(velocity, model.config.patch)[:, seq.predict]
-    loss = F.mse_loss(pred.float(), target.float())
+    if p.weight is None or validation:
+        loss = F.mse_loss(pred.float(), target.float())
+    else:  # the weighted mean, so the loss keeps its scale and the learning rate its meaning
+        w = p.weight[:, seq.predict]
+        per_token = (pred.float() - target.float()).pow(2).mean(dim=-1)
+        loss = (w * per_token).sum() / w.sum()
     return loss, {"batch": B, "tokens": B * seq.x.shape[1], "seq": seq.x.shape[1]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 
 import pytest
@@ -460,3 +461,64 @@ def test_fast_parts_learn_at_a_multiple_of_the_rate_and_resume_exactly(tmp_path)
         }
     assert moved[10.0]["x_embed."] > 4 * moved[1.0]["x_embed."]
     assert moved[10.0]["blocks.0.mlp."] < 2 * moved[1.0]["blocks.0.mlp."]
+
+
+def test_token_weights_follow_the_objects_in_patchify_order():
+    """A token's weight is 1 + extra x the share of its pixels an object covers, in the frames
+    its latent frame encodes (the first alone, then groups of four), in patchify's order."""
+    from types import SimpleNamespace
+
+    from engine.models.dit import patchify
+    from engine.train_steps import token_weight
+
+    dit = SimpleNamespace(config=SimpleNamespace(patch=(1, 2, 2)))  # 16x16 pixels a token
+    cover = torch.zeros(1, 9, 32, 48)  # 9 frames -> latent frames 0, 1-4, 5-8; 2x3 tokens each
+    cover[0, 0, :16, :16] = 1.0  # frame 0: the first token, whole
+    cover[0, 3, 16:, 32:40] = 1.0  # frame 3 (latent 1): half of the last token
+    w = token_weight(cover, 10.0, 8, dit)
+    assert w.shape == (1, 3, 2, 3)
+    expect = torch.ones(1, 3, 2, 3)
+    expect[0, 0, 0, 0], expect[0, 1, 1, 2] = 11.0, 6.0
+    assert torch.equal(w, expect)
+    # flattened like the tokens: the token patchify puts first is the weighted one
+    assert w.flatten(1)[0, 0] == 11.0 and w.flatten(1)[0, 6 + 5] == 6.0
+    grid = torch.zeros(1, 1, 3, 4, 6)
+    grid[0, 0, 1, 2:, 4:] = 1.0  # latent frame 1, bottom-right 2x2 latent pixels: one token
+    assert patchify(grid, (1, 2, 2))[0].sum(-1).argmax() == 6 + 5
+
+
+@pytest.mark.parametrize("task", ["t2v", "i2v", "continue"])
+def test_the_transformer_trains_with_object_weights_and_validates_without(tmp_path, task):
+    from engine.train import Trainer
+    from engine.train_steps import dit_loss, prepare
+
+    run(tiny_config(), tmp_path / "a", "vae", 5, False, "cpu")
+    model = tmp_path / "a" / "model"
+    b = Bucket(64, 48, 9)
+    out = {}
+    for extra in (0.0, 20.0):
+        cfg = tiny_config(dit_object_weight=extra, dit_buckets=[b])
+        tr = Trainer(cfg, tmp_path / f"w{extra}", "cpu", model)  # the same weights for both
+        p = prepare(tr, task, b, seed=5)
+        assert (p.weight is None) == (extra == 0)
+        if p.weight is not None:  # covers the predicted tokens, some of them objects
+            assert p.weight.shape == (p.z.shape[0], p.z[0, 0].numel() // 4)
+            assert p.weight.min() == 1.0 and p.weight.max() > 2.0
+        with torch.no_grad():
+            out[extra] = [
+                float(dit_loss(tr, task, b, 0, prepared=p, validation=v)[0]) for v in (0, 1)
+            ]
+        assert math.isfinite(out[extra][0])
+    assert out[20.0][0] != pytest.approx(out[0.0][0], rel=1e-4)  # weighted
+    assert out[20.0][1] == pytest.approx(out[0.0][1], rel=1e-6)  # validation is not
+
+
+def test_object_weighted_training_resumes_exactly_with_workers(tmp_path):
+    cfg = tiny_config(dit_steps=6, replay_ratio=1, replay_size=2, dit_object_weight=10.0)
+    a = tmp_path / "a"
+    run(cfg, a, "vae", 5, False, "cpu")
+    b = tmp_path / "workers"
+    shutil.copytree(a, b)
+    la = assert_dit_resumes_exactly(cfg, a, stop_at=3)
+    run(tiny_config(**{**cfg.__dict__, "data_workers": 1}), b, "dit", 5, True, "cpu")
+    assert losses(b / "training_log.jsonl") == la
