@@ -151,9 +151,10 @@ def _rebases(rows: list[dict]) -> list[tuple[int, int]]:
     return [(int(r["step"]), int(r["vae_step"])) for r in rows if r.get("event") == "rebase"]
 
 
-def _object_weight(model_dir: Path) -> float:
+def _object_weight(model_dir: Path, key: str = "vae_object_weight") -> float:
+    """An object weight of the recipe in the folder's training config (0 where it has none)."""
     try:
-        return float(json.loads((model_dir / "train_config.json").read_text())["vae_object_weight"])
+        return float(json.loads((model_dir / "train_config.json").read_text())[key])
     except (OSError, ValueError, KeyError, TypeError):
         return 0.0
 
@@ -234,7 +235,20 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
         f"- Transformer: width {dit.get('width')}, depth {dit.get('depth')}, {dit.get('heads')} "
         f"heads, patch {dit.get('patch')}, {params.get('dit', 0) / 1e6:.2f} M parameters; prompt "
         f"encoder {cfg.get('text_encoder')} (frozen), read by cross-attention"
-        + (" and, pooled, through the adaLN conditioning." if dit.get("pooled_text") else "."),
+        + (" and, pooled, through the adaLN conditioning" if dit.get("pooled_text") else "")
+        + (
+            "; its input word embeddings too, beside its last layer (`lexical_text`: the last "
+            "layer keeps opposite directions close)"
+            if dit.get("lexical_text")
+            else ""
+        )
+        + "."
+        + (
+            f" Its loss weighs the clip tokens the objects cover up to {1 + dw:g}x "
+            "(`dit_object_weight`)."
+            if (dw := _object_weight(model_dir, "dit_object_weight")) > 0
+            else ""
+        ),
         f"- Native size {native.get('width')}x{native.get('height')} at {native.get('fps')} fps; "
         f"sampling {cfg.get('sampling', {}).get('steps')} steps of the "
         f"{cfg.get('sampling', {}).get('sampler', 'euler')} sampler, text guidance "
