@@ -88,7 +88,9 @@ class Prepared:
     text: Tensor  # (B, L, D) prompt states
     text_mask: Tensor  # (B, L)
     per_item: int  # clip tokens per item (for the timestep shift)
-    weight: Tensor | None = None  # (B, N) loss weight of each clip token (dit_object_weight)
+    # (B, N) share of each clip token's pixels the world's objects cover (dit_object_weight, and
+    # the validation's object loss); None for footage, whose objects nobody marked
+    cover: Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ def render_world(cfg, order: WorldOrder, device):
         story_context=order.story_context,
         n_references=order.n_references,
         heldout=order.heldout,
-        coverage=cfg.dit_object_weight > 0 and not order.heldout,
+        coverage=cfg.dit_object_weight > 0 or order.heldout,
     )
     batch.video = to_8bit(batch.video)
     batch.coverage = to_8bit(batch.coverage)
@@ -186,15 +188,13 @@ def prepare(
         batch.references = from_8bit(batch.references, tr.device)
     z = encode_batch_video(tr.vae, batch.video, tr.amp)  # (B, C, t, h, w)
     cover = getattr(batch, "coverage", None)
-    weight = None
-    if cover is not None and cfg.dit_object_weight > 0:
-        f = tr.vae.config.spatial_factor
-        weight = token_weight(from_8bit(cover, tr.device), cfg.dit_object_weight, f, tr.dit)
+    if cover is not None:
+        cover = token_cover(from_8bit(cover, tr.device), tr.vae.config.spatial_factor, tr.dit)
     ctx = Context()
     if task == "continue":
         ctx.previous, ctx.continues, z = z[:, :, 1:3], True, z[:, :, 3:]
-        if weight is not None:  # the first 3 latent frames are context, not predicted
-            weight = weight[:, 3:]
+        if cover is not None:  # the first 3 latent frames are context, not predicted
+            cover = cover[:, 3:]
     elif task == "i2v":
         ctx.start = z[:, :, :1]
     prev_valid = ref_valid = None
@@ -218,16 +218,15 @@ def prepare(
         states.to(tr.device),
         mask.to(tr.device),
         per_item,
-        None if weight is None else weight.flatten(1),
+        None if cover is None else cover.flatten(1),
     )
 
 
-def token_weight(coverage: Tensor, extra: float, spatial_factor: int, dit) -> Tensor:
-    """(B, T, H, W) object coverage of a 1 + 4k frame clip -> (B, t, h, w) loss weight of each
-    clip token (flattened, it is patchify's order): 1 + extra x the share of the token's pixels
-    an object covers (the mean of a per-pixel weight over the token), over the frames its
-    latent frame encodes (the first alone, then groups of 4, as the causal autoencoder groups
-    them), where the object is largest."""
+def token_cover(coverage: Tensor, spatial_factor: int, dit) -> Tensor:
+    """(B, T, H, W) object coverage of a 1 + 4k frame clip -> (B, t, h, w): the share of each
+    clip token's pixels an object covers (flattened, it is patchify's order), over the frames
+    its latent frame encodes (the first alone, then groups of 4, as the causal autoencoder
+    groups them), where the object is largest."""
     B, T, H, W = coverage.shape
     first, rest = coverage[:, :1], coverage[:, 1:]
     if rest.shape[1]:
@@ -236,8 +235,8 @@ def token_weight(coverage: Tensor, extra: float, spatial_factor: int, dit) -> Te
     pt, ph, pw = dit.config.patch
     share = F.avg_pool3d(
         per_frame[:, None], (pt, ph * spatial_factor, pw * spatial_factor)
-    )  # (B, 1, t/pt, H/(f ph), W/(f pw)): the covered share of each token's pixels
-    return 1.0 + extra * share[:, 0]
+    )  # (B, 1, t/pt, H/(f ph), W/(f pw))
+    return share[:, 0]
 
 
 def training_timesteps(cfg, n: int, per_item: int, gen: torch.Generator) -> Tensor:
@@ -313,10 +312,14 @@ def dit_loss(
     )  # (B, N, token_dim)
     pred = pred[:, seq.n_context :][:, seq.predict]
     target = patchify(velocity, model.config.patch)[:, seq.predict]
-    if p.weight is None or validation:
-        loss = F.mse_loss(pred.float(), target.float())
-    else:  # the weighted mean, so the loss keeps its scale and the learning rate its meaning
-        w = p.weight[:, seq.predict]
-        per_token = (pred.float() - target.float()).pow(2).mean(dim=-1)
-        loss = (w * per_token).sum() / w.sum()
-    return loss, {"batch": B, "tokens": B * seq.x.shape[1], "seq": seq.x.shape[1]}
+    per_token = (pred.float() - target.float()).pow(2).mean(dim=-1)  # (B, N_predicted)
+    info = {"batch": B, "tokens": B * seq.x.shape[1], "seq": seq.x.shape[1]}
+    cover = None if p.cover is None else p.cover[:, seq.predict]
+    if cover is not None and cover.sum() > 0:  # the loss on the objects alone, for the log
+        info["object_loss"] = (cover * per_token).sum() / cover.sum()
+    if cover is None or validation or cfg.dit_object_weight <= 0:
+        return per_token.mean(), info
+    # 1 + w x the covered share: a token's mean pixel weight. The weighted mean keeps the
+    # loss's scale, so the learning rate keeps its meaning.
+    weight = 1.0 + cfg.dit_object_weight * cover
+    return (weight * per_token).sum() / weight.sum(), info

@@ -463,25 +463,25 @@ def test_fast_parts_learn_at_a_multiple_of_the_rate_and_resume_exactly(tmp_path)
     assert moved[10.0]["blocks.0.mlp."] < 2 * moved[1.0]["blocks.0.mlp."]
 
 
-def test_token_weights_follow_the_objects_in_patchify_order():
-    """A token's weight is 1 + extra x the share of its pixels an object covers, in the frames
-    its latent frame encodes (the first alone, then groups of four), in patchify's order."""
+def test_token_cover_follows_the_objects_in_patchify_order():
+    """A token's cover is the share of its pixels an object covers, in the frames its latent
+    frame encodes (the first alone, then groups of four), in patchify's order."""
     from types import SimpleNamespace
 
     from engine.models.dit import patchify
-    from engine.train_steps import token_weight
+    from engine.train_steps import token_cover
 
     dit = SimpleNamespace(config=SimpleNamespace(patch=(1, 2, 2)))  # 16x16 pixels a token
     cover = torch.zeros(1, 9, 32, 48)  # 9 frames -> latent frames 0, 1-4, 5-8; 2x3 tokens each
     cover[0, 0, :16, :16] = 1.0  # frame 0: the first token, whole
     cover[0, 3, 16:, 32:40] = 1.0  # frame 3 (latent 1): half of the last token
-    w = token_weight(cover, 10.0, 8, dit)
-    assert w.shape == (1, 3, 2, 3)
-    expect = torch.ones(1, 3, 2, 3)
-    expect[0, 0, 0, 0], expect[0, 1, 1, 2] = 11.0, 6.0
-    assert torch.equal(w, expect)
-    # flattened like the tokens: the token patchify puts first is the weighted one
-    assert w.flatten(1)[0, 0] == 11.0 and w.flatten(1)[0, 6 + 5] == 6.0
+    share = token_cover(cover, 8, dit)
+    assert share.shape == (1, 3, 2, 3)
+    expect = torch.zeros(1, 3, 2, 3)
+    expect[0, 0, 0, 0], expect[0, 1, 1, 2] = 1.0, 0.5
+    assert torch.equal(share, expect)
+    # flattened like the tokens: the token patchify puts first is the covered one
+    assert share.flatten(1)[0, 0] == 1.0 and share.flatten(1)[0, 6 + 5] == 0.5
     grid = torch.zeros(1, 1, 3, 4, 6)
     grid[0, 0, 1, 2:, 4:] = 1.0  # latent frame 1, bottom-right 2x2 latent pixels: one token
     assert patchify(grid, (1, 2, 2))[0].sum(-1).argmax() == 6 + 5
@@ -500,10 +500,10 @@ def test_the_transformer_trains_with_object_weights_and_validates_without(tmp_pa
         cfg = tiny_config(dit_object_weight=extra, dit_buckets=[b])
         tr = Trainer(cfg, tmp_path / f"w{extra}", "cpu", model)  # the same weights for both
         p = prepare(tr, task, b, seed=5)
-        assert (p.weight is None) == (extra == 0)
-        if p.weight is not None:  # covers the predicted tokens, some of them objects
-            assert p.weight.shape == (p.z.shape[0], p.z[0, 0].numel() // 4)
-            assert p.weight.min() == 1.0 and p.weight.max() > 2.0
+        assert (p.cover is None) == (extra == 0)  # rendered only when weighed
+        if p.cover is not None:  # covers the predicted tokens, some of them objects
+            assert p.cover.shape == (p.z.shape[0], p.z[0, 0].numel() // 4)
+            assert p.cover.min() == 0.0 and 0.5 < p.cover.max() <= 1.0
         with torch.no_grad():
             out[extra] = [
                 float(dit_loss(tr, task, b, 0, prepared=p, validation=v)[0]) for v in (0, 1)
@@ -511,6 +511,31 @@ def test_the_transformer_trains_with_object_weights_and_validates_without(tmp_pa
         assert math.isfinite(out[extra][0])
     assert out[20.0][0] != pytest.approx(out[0.0][0], rel=1e-4)  # weighted
     assert out[20.0][1] == pytest.approx(out[0.0][1], rel=1e-6)  # validation is not
+
+
+def test_validation_reports_the_loss_on_the_objects_apart(tmp_path):
+    """Validation batches always carry their objects' cover: the log's val_object_loss is the
+    loss on the tokens they cover, and the plain val_loss is what it was without it."""
+    from engine.train import Trainer
+    from engine.train_steps import dit_loss, prepare
+
+    run(tiny_config(), tmp_path / "a", "vae", 5, False, "cpu")
+    run(tiny_config(), tmp_path / "a", "dit", 5, True, "cpu", stop_at=2)
+    tr = Trainer(tiny_config(), tmp_path / "b", "cpu", tmp_path / "a" / "model")
+    parts = tr.validate_parts(tr._val_batches())
+    assert parts["val_loss"] == tr.validate(tr._val_batches())
+    assert math.isfinite(parts["val_object_loss"]) and parts["val_object_loss"] > 0
+    task, b, seed = tr._val_batches()[0]
+    p = prepare(tr, task, b, tr.cfg.seed * 7919 + seed, validation=True)
+    plain = prepare(tr, task, b, tr.cfg.seed * 7919 + seed, validation=False)
+    assert p.cover is not None and plain.cover is None  # dit_object_weight 0: only validation
+    with torch.no_grad():
+        loss, info = dit_loss(tr, task, b, seed, model=tr.ema, validation=True, prepared=p)
+    assert float(info["object_loss"]) != pytest.approx(float(loss))  # a subset of the tokens
+    rows = [
+        json.loads(x) for x in (tmp_path / "a" / "training_log.jsonl").read_text().split("\n") if x
+    ]
+    assert any("val_object_loss" in r for r in rows if r.get("event") == "val")
 
 
 def test_object_weighted_training_resumes_exactly_with_workers(tmp_path):
