@@ -151,10 +151,9 @@ def _rebases(rows: list[dict]) -> list[tuple[int, int]]:
     return [(int(r["step"]), int(r["vae_step"])) for r in rows if r.get("event") == "rebase"]
 
 
-def _object_weight(model_dir: Path, key: str = "vae_object_weight") -> float:
-    """An object weight of the recipe in the folder's training config (0 where it has none)."""
+def _object_weight(model_dir: Path) -> float:
     try:
-        return float(json.loads((model_dir / "train_config.json").read_text())[key])
+        return float(json.loads((model_dir / "train_config.json").read_text())["vae_object_weight"])
     except (OSError, ValueError, KeyError, TypeError):
         return 0.0
 
@@ -242,13 +241,7 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
             if dit.get("lexical_text")
             else ""
         )
-        + "."
-        + (
-            f" Its loss weighs the clip tokens the objects cover up to {1 + dw:g}x "
-            "(`dit_object_weight`)."
-            if (dw := _object_weight(model_dir, "dit_object_weight")) > 0
-            else ""
-        ),
+        + ".",
         f"- Native size {native.get('width')}x{native.get('height')} at {native.get('fps')} fps; "
         f"sampling {cfg.get('sampling', {}).get('steps')} steps of the "
         f"{cfg.get('sampling', {}).get('sampler', 'euler')} sampler, text guidance "

@@ -109,12 +109,6 @@ class TrainConfig:
     # Location of the logit-normal (SD3's m): > 0 trains more at high noise, where a clip's
     # layout and motion are decided from the prompt alone (the first sampling steps).
     logit_normal_mean: float = 0.0
-    # Extra weight of the clip tokens the world's objects cover in the transformer's loss (by
-    # the share of each token's pixels they cover), as vae_object_weight does for the
-    # autoencoder: a character is a few % of the tokens, yet its colour, shape and where it
-    # goes are what the prompt asks for. 0: every token weighs the same. Validation stays
-    # unweighted, so its loss compares across runs.
-    dit_object_weight: float = 0.0
     previous_frames: int = 9  # frames of the previous scene encoded -> 2 group latents kept
     latent_stat_batches: int = 8  # world batches of 8 clips measured for latent normalisation
     replay_ratio: int = 0  # replayed batches per freshly rendered one (0: always fresh)

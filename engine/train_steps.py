@@ -88,8 +88,8 @@ class Prepared:
     text: Tensor  # (B, L, D) prompt states
     text_mask: Tensor  # (B, L)
     per_item: int  # clip tokens per item (for the timestep shift)
-    # (B, N) share of each clip token's pixels the world's objects cover (dit_object_weight, and
-    # the validation's object loss); None for footage, whose objects nobody marked
+    # (B, N) share of each clip token's pixels the world's objects cover, for the validation's
+    # object loss (None for training batches and footage, whose objects nobody marked)
     cover: Tensor | None = None
 
 
@@ -145,7 +145,7 @@ def render_world(cfg, order: WorldOrder, device):
         story_context=order.story_context,
         n_references=order.n_references,
         heldout=order.heldout,
-        coverage=cfg.dit_object_weight > 0 or order.heldout,
+        coverage=order.heldout,  # validation: the loss on the objects is logged apart
     )
     batch.video = to_8bit(batch.video)
     batch.coverage = to_8bit(batch.coverage)
@@ -317,9 +317,7 @@ def dit_loss(
     cover = None if p.cover is None else p.cover[:, seq.predict]
     if cover is not None and cover.sum() > 0:  # the loss on the objects alone, for the log
         info["object_loss"] = (cover * per_token).sum() / cover.sum()
-    if cover is None or validation or cfg.dit_object_weight <= 0:
-        return per_token.mean(), info
-    # 1 + w x the covered share: a token's mean pixel weight. The weighted mean keeps the
-    # loss's scale, so the learning rate keeps its meaning.
-    weight = 1.0 + cfg.dit_object_weight * cover
-    return (weight * per_token).sum() / weight.sum(), info
+    # Every token weighs the same. (A weight that follows the objects, as the autoencoder's loss
+    # has, was tried: it moves the loss's minimiser from the mean clean clip towards the
+    # objects' colours, and the sampler then paints them over the background.)
+    return per_token.mean(), info

@@ -133,9 +133,7 @@ def test_card_says_how_the_autoencoder_weighs_objects_and_where_the_latents_chan
     tiny_model_dir, tmp_path
 ):
     model = shutil.copytree(tiny_model_dir, tmp_path / "model")
-    (model / "train_config.json").write_text(
-        json.dumps({"vae_object_weight": 20.0, "dit_object_weight": 10.0})
-    )
+    (model / "train_config.json").write_text(json.dumps({"vae_object_weight": 20.0}))
     (model / "training_log.jsonl").write_text(
         "\n".join(
             json.dumps(r)
@@ -149,7 +147,6 @@ def test_card_says_how_the_autoencoder_weighs_objects_and_where_the_latents_chan
     assert engine_main(["card", "--model", str(model)]) == 0
     card = (model / "MODEL_CARD.md").read_text()
     assert "weighs the world's objects and a 2-pixel outline 21x" in card
-    assert "weighs the clip tokens the objects cover up to 11x (`dit_object_weight`)" in card
     assert (
         "At step 150 the transformer went on with a retrained autoencoder (its step 2200)" in card
     )
@@ -158,7 +155,6 @@ def test_card_says_how_the_autoencoder_weighs_objects_and_where_the_latents_chan
     assert engine_main(["card", "--model", str(model)]) == 0
     card = (model / "MODEL_CARD.md").read_text()
     assert "outline" not in card and "retrained autoencoder" not in card
-    assert "dit_object_weight" not in card
 
 
 def test_a_full_evaluation_heads_the_card_over_a_quick_one_of_the_same_step(

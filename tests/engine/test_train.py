@@ -487,32 +487,6 @@ def test_token_cover_follows_the_objects_in_patchify_order():
     assert patchify(grid, (1, 2, 2))[0].sum(-1).argmax() == 6 + 5
 
 
-@pytest.mark.parametrize("task", ["t2v", "i2v", "continue"])
-def test_the_transformer_trains_with_object_weights_and_validates_without(tmp_path, task):
-    from engine.train import Trainer
-    from engine.train_steps import dit_loss, prepare
-
-    run(tiny_config(), tmp_path / "a", "vae", 5, False, "cpu")
-    model = tmp_path / "a" / "model"
-    b = Bucket(64, 48, 9)
-    out = {}
-    for extra in (0.0, 20.0):
-        cfg = tiny_config(dit_object_weight=extra, dit_buckets=[b])
-        tr = Trainer(cfg, tmp_path / f"w{extra}", "cpu", model)  # the same weights for both
-        p = prepare(tr, task, b, seed=5)
-        assert (p.cover is None) == (extra == 0)  # rendered only when weighed
-        if p.cover is not None:  # covers the predicted tokens, some of them objects
-            assert p.cover.shape == (p.z.shape[0], p.z[0, 0].numel() // 4)
-            assert p.cover.min() == 0.0 and 0.5 < p.cover.max() <= 1.0
-        with torch.no_grad():
-            out[extra] = [
-                float(dit_loss(tr, task, b, 0, prepared=p, validation=v)[0]) for v in (0, 1)
-            ]
-        assert math.isfinite(out[extra][0])
-    assert out[20.0][0] != pytest.approx(out[0.0][0], rel=1e-4)  # weighted
-    assert out[20.0][1] == pytest.approx(out[0.0][1], rel=1e-6)  # validation is not
-
-
 def test_validation_reports_the_loss_on_the_objects_apart(tmp_path):
     """Validation batches always carry their objects' cover: the log's val_object_loss is the
     loss on the tokens they cover, and the plain val_loss is what it was without it."""
@@ -528,7 +502,7 @@ def test_validation_reports_the_loss_on_the_objects_apart(tmp_path):
     task, b, seed = tr._val_batches()[0]
     p = prepare(tr, task, b, tr.cfg.seed * 7919 + seed, validation=True)
     plain = prepare(tr, task, b, tr.cfg.seed * 7919 + seed, validation=False)
-    assert p.cover is not None and plain.cover is None  # dit_object_weight 0: only validation
+    assert p.cover is not None and plain.cover is None  # only validation renders the cover
     with torch.no_grad():
         loss, info = dit_loss(tr, task, b, seed, model=tr.ema, validation=True, prepared=p)
     assert float(info["object_loss"]) != pytest.approx(float(loss))  # a subset of the tokens
@@ -536,14 +510,3 @@ def test_validation_reports_the_loss_on_the_objects_apart(tmp_path):
         json.loads(x) for x in (tmp_path / "a" / "training_log.jsonl").read_text().split("\n") if x
     ]
     assert any("val_object_loss" in r for r in rows if r.get("event") == "val")
-
-
-def test_object_weighted_training_resumes_exactly_with_workers(tmp_path):
-    cfg = tiny_config(dit_steps=6, replay_ratio=1, replay_size=2, dit_object_weight=10.0)
-    a = tmp_path / "a"
-    run(cfg, a, "vae", 5, False, "cpu")
-    b = tmp_path / "workers"
-    shutil.copytree(a, b)
-    la = assert_dit_resumes_exactly(cfg, a, stop_at=3)
-    run(tiny_config(**{**cfg.__dict__, "data_workers": 1}), b, "dit", 5, True, "cpu")
-    assert losses(b / "training_log.jsonl") == la
