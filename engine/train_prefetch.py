@@ -19,7 +19,7 @@ import torch
 from engine.request import EngineError
 from engine.train_steps import WorldOrder, render_world
 
-_PICTURES = ("video", "previous", "references", "coverage")
+_PICTURES = ("video", "previous", "references")
 
 
 def _start_worker() -> None:

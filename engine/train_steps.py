@@ -148,7 +148,6 @@ def render_world(cfg, order: WorldOrder, device):
         coverage=order.heldout,  # validation: the loss on the objects is logged apart
     )
     batch.video = to_8bit(batch.video)
-    batch.coverage = to_8bit(batch.coverage)
     batch.previous = to_8bit(batch.previous)
     batch.references = to_8bit(batch.references)
     return batch
@@ -189,7 +188,7 @@ def prepare(
     z = encode_batch_video(tr.vae, batch.video, tr.amp)  # (B, C, t, h, w)
     cover = getattr(batch, "coverage", None)
     if cover is not None:
-        cover = token_cover(from_8bit(cover, tr.device), tr.vae.config.spatial_factor, tr.dit)
+        cover = token_cover(cover.to(tr.device), tr.vae.config, tr.dit.config.patch)
     ctx = Context()
     if task == "continue":
         ctx.previous, ctx.continues, z = z[:, :, 1:3], True, z[:, :, 3:]
@@ -222,20 +221,19 @@ def prepare(
     )
 
 
-def token_cover(coverage: Tensor, spatial_factor: int, dit) -> Tensor:
-    """(B, T, H, W) object coverage of a 1 + 4k frame clip -> (B, t, h, w): the share of each
+def token_cover(coverage: Tensor, vae_config, patch: tuple[int, int, int]) -> Tensor:
+    """(B, T, H, W) object coverage of a 1 + kf frame clip -> (B, t, h, w): the share of each
     clip token's pixels an object covers (flattened, it is patchify's order), over the frames
-    its latent frame encodes (the first alone, then groups of 4, as the causal autoencoder
+    its latent frame encodes (the first alone, then groups of f, as the causal autoencoder
     groups them), where the object is largest."""
     B, T, H, W = coverage.shape
+    ft, fs = vae_config.temporal_factor, vae_config.spatial_factor
     first, rest = coverage[:, :1], coverage[:, 1:]
     if rest.shape[1]:
-        rest = rest.reshape(B, -1, 4, H, W).amax(dim=2)
+        rest = rest.reshape(B, -1, ft, H, W).amax(dim=2)
     per_frame = torch.cat([first, rest], dim=1)  # (B, t, H, W)
-    pt, ph, pw = dit.config.patch
-    share = F.avg_pool3d(
-        per_frame[:, None], (pt, ph * spatial_factor, pw * spatial_factor)
-    )  # (B, 1, t/pt, H/(f ph), W/(f pw))
+    pt, ph, pw = patch
+    share = F.avg_pool3d(per_frame[:, None], (pt, ph * fs, pw * fs))  # (B, 1, t/pt, h, w)
     return share[:, 0]
 
 

@@ -471,11 +471,11 @@ def test_token_cover_follows_the_objects_in_patchify_order():
     from engine.models.dit import patchify
     from engine.train_steps import token_cover
 
-    dit = SimpleNamespace(config=SimpleNamespace(patch=(1, 2, 2)))  # 16x16 pixels a token
+    vae = SimpleNamespace(spatial_factor=8, temporal_factor=4)  # patch (1, 2, 2): 16x16 pixels
     cover = torch.zeros(1, 9, 32, 48)  # 9 frames -> latent frames 0, 1-4, 5-8; 2x3 tokens each
     cover[0, 0, :16, :16] = 1.0  # frame 0: the first token, whole
     cover[0, 3, 16:, 32:40] = 1.0  # frame 3 (latent 1): half of the last token
-    share = token_cover(cover, 8, dit)
+    share = token_cover(cover, vae, (1, 2, 2))
     assert share.shape == (1, 3, 2, 3)
     expect = torch.zeros(1, 3, 2, 3)
     expect[0, 0, 0, 0], expect[0, 1, 1, 2] = 1.0, 0.5
