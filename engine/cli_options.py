@@ -81,6 +81,11 @@ def add_probe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", type=int, default=25, help="frames per clip (1 + 4k)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
+        "--size",
+        metavar="WxH",
+        help="render the clips at this size instead of the model's native one, e.g. 128x80",
+    )
+    p.add_argument(
         "--start-image",
         action="store_true",
         help="image-to-video: give each clip's first frame (does the model read where it goes?)",

@@ -68,6 +68,9 @@ class ProbeConfig:
     # known and only the words can say where it goes (a sharper test of direction than text
     # alone, whose high noise levels hide the start; colour and shape the image then shows).
     start_image: bool = False
+    # (width, height) of the rendered clips; None: the model's native size. A model trained
+    # on smaller buckets is probed at the size it learned from.
+    size: tuple[int, int] | None = None
 
 
 def changed(spec: SceneSpec, attribute: str) -> SceneSpec | None:
@@ -163,6 +166,7 @@ def probe_attribute(engine, attribute: str, cfg: ProbeConfig) -> dict:
     from engine.eval import native_size
 
     w, h, fps = native_size(engine)
+    w, h = cfg.size or (w, h)
     batch = make_batch(
         cfg.clips,
         w,
@@ -233,6 +237,14 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def parse_size(text: str) -> tuple[int, int]:
+    """'128x80' -> (128, 80); both sides multiples of 16 (the autoencoder's 8 x the patch's 2)."""
+    m = re.fullmatch(r"(\d+)x(\d+)", text.strip())
+    if not m or int(m[1]) % 16 or int(m[2]) % 16 or min(int(m[1]), int(m[2])) < 16:
+        raise EngineError(f"--size {text!r}: want WIDTHxHEIGHT, both multiples of 16, e.g. 128x80")
+    return int(m[1]), int(m[2])
+
+
 def main(a: argparse.Namespace) -> int:
     from engine.checkpoint import atomic_write_bytes
     from engine.pipeline import Engine
@@ -244,17 +256,21 @@ def main(a: argparse.Namespace) -> int:
             raise EngineError(f"unknown attributes {unknown}; known: {', '.join(ATTRIBUTES)}")
         if a.clips < 1 or a.frames < 1:
             raise EngineError("--clips and --frames must be at least 1")
+        size = parse_size(a.size) if a.size else None
         eng = Engine.load(a.model, device=a.device)
     except EngineError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     frames = 1 + 4 * ((a.frames - 1) // 4)  # the autoencoder's 1 + 4k frames
-    cfg = ProbeConfig(clips=a.clips, frames=frames, seed=a.seed, start_image=a.start_image)
+    cfg = ProbeConfig(
+        clips=a.clips, frames=frames, seed=a.seed, start_image=a.start_image, size=size
+    )
     result = {
         "model": str(eng.model_dir),
         "weights_sha256": eng.config.get("weights_sha256"),
         "dit_step": eng.config.get("training", {}).get("dit_steps_done"),
         "frames": frames,
+        "size": list(size) if size else None,
         "task": "i2v" if cfg.start_image else "t2v",
         "attributes": probe(eng, cfg, attrs),
     }

@@ -88,9 +88,16 @@ def test_probe_cli_writes_json_and_refuses_an_unknown_attribute(tiny_model_dir, 
     data = json.loads(out.read_text())
     assert data["frames"] == 5 and list(data["attributes"]) == ["colour"]
     assert "pref" in capsys.readouterr().out
+    assert data["size"] is None
+    small = ["--frames", "1", "--attributes", "colour", "--size", "48x32", "--json"]
+    assert engine_main([*argv, *small]) == 0
+    assert json.loads(capsys.readouterr().out)["size"] == [48, 32]
     assert engine_main([*argv, "--attributes", "colour,smell"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: unknown attributes ['smell']") and "\n" not in err
+    assert engine_main([*argv, "--size", "50x32"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --size '50x32'") and "\n" not in err
 
 
 def test_both_captions_meet_the_same_noise(tiny_engine):
