@@ -1,4 +1,4 @@
-"""`python -m engine ...`: generate, info, init, train, eval, probe, card, serve."""
+"""`python -m engine ...`: generate, info, init, train, eval, probe, ablate, card, serve."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ import sys
 import time
 from pathlib import Path
 
-from engine.cli_options import add_eval_options, add_probe_options, add_sampling_options
+from engine.cli_options import (
+    add_ablate_options,
+    add_eval_options,
+    add_probe_options,
+    add_sampling_options,
+)
 from engine.request import Cancelled, EngineError, GenerationRequest
 
 INIT_PRESETS = {
@@ -215,6 +220,12 @@ def cmd_probe(a) -> int:
     return probe_main(a)
 
 
+def cmd_ablate(a) -> int:
+    from engine.ablation import main as ablate_main
+
+    return ablate_main(a)
+
+
 def cmd_card(a) -> int:
     from engine.model_card import write
     from engine.resources_path import default_model_dir
@@ -294,6 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
         "loss with true against altered captions per noise level; no generating",
     )
     add_probe_options(p)
+    p = sub.add_parser(
+        "ablate",
+        help="train a small transformer variant from scratch on cached world latents and probe "
+        "what of its prompt it reads as it learns (compare variants at equal samples)",
+    )
+    add_ablate_options(p)
     p = sub.add_parser("card", help="write a model folder's MODEL_CARD.md from its files")
     p.add_argument("--model")
     p.add_argument("--eval", nargs="*", default=[], help="JSON files of `eval --out`")
@@ -321,6 +338,7 @@ COMMANDS = {
     "serve": cmd_serve,
     "card": cmd_card,
     "probe": cmd_probe,
+    "ablate": cmd_ablate,
     "text-pack": cmd_text_pack,
 }
 

@@ -97,3 +97,27 @@ def add_probe_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", help="also write the JSON here")
+
+
+def add_ablate_options(p: argparse.ArgumentParser) -> None:
+    """`python -m engine ablate` (engine/ablation.py)."""
+    p.add_argument("--name", required=True, help="the variant's name in the output rows")
+    p.add_argument(
+        "--dit",
+        metavar="JSON",
+        help='transformer keys over the small base {"width": 128, "depth": 4, "heads": 4, '
+        '"pooled_text": true}, e.g. \'{"absolute_pos": true}\'',
+    )
+    p.add_argument(
+        "--oracle",
+        action="store_true",
+        help="add a plain token naming each clip's direction (separates the prompt encoder "
+        "from the video side)",
+    )
+    p.add_argument("--minutes", type=float, default=25.0)
+    p.add_argument("--steps", type=int, help="stop after this many steps instead of minutes")
+    p.add_argument("--clips", type=int, default=3200, help="training clips (encoded once)")
+    p.add_argument("--model", help="the model folder whose autoencoder encodes the clips")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--cache", help="a .safetensors file for the encoded training clips")
+    p.add_argument("--out", help="append every probe row here (JSON lines)")

@@ -44,6 +44,12 @@ class DiTConfig:
     # colours) while its input keeps them as far apart as two colours (0.50). The text is then
     # (B, L, 2 * text_dim): last-layer states, then the input embeddings.
     lexical_text: bool = False
+    # Where a token is in its clip, added to its input: the latent frame's time from the clip's
+    # start and the height and width as a share of the frame. Rotary positions are relative
+    # only, so without this a query cannot ask for "the start frame's token this many frames
+    # back and this far to the side" in one step (a shift that grows with time, as a move's),
+    # and nothing at high noise knows where the frame's edges are.
+    absolute_pos: bool = False
 
     @property
     def token_dim(self) -> int:
@@ -201,12 +207,29 @@ def pooled_prompt(text: Tensor, text_mask: Tensor) -> Tensor:
     return F.normalize(mean.float(), dim=-1, eps=1e-6)
 
 
+ABS_POS_FEATURES = 32  # time: 8 sin/cos pairs; height and width: 4 pairs each
+
+
+def absolute_features(pos: Tensor) -> Tensor:
+    """(B, N, 3) (t, h, w) positions in patch units -> (B, N, 32) Fourier features of the
+    time and of the height and width as a share of the frame (-1 at one edge, +1 at the other;
+    the frame's extent is the largest position in the row: every clip of a row has one size)."""
+    t, hw = pos[..., :1].float(), pos[..., 1:].float()
+    extent = hw.amax(dim=1, keepdim=True).clamp(min=1.0)  # (B, 1, 2)
+    u = 2 * hw / extent - 1  # (B, N, 2)
+    ft = 2.0 ** -torch.arange(8, device=pos.device, dtype=torch.float32)  # 1 .. 1/128
+    fs = math.pi / 2 * torch.arange(1, 5, device=pos.device, dtype=torch.float32)
+    at = t * ft  # (B, N, 8)
+    au = rearrange(u[..., None] * fs, "b n two k -> b n (two k)")  # (B, N, 8)
+    return torch.cat([at.sin(), at.cos(), au.sin(), au.cos()], dim=-1)
+
+
 # --------------------------------------------------------------------------- model
 
 
 class DiT(nn.Module):
     # Parts that start as a no-op: a trained model without them grows them and keeps its function.
-    GROWABLE = ("text_pool.", "text_lex.")
+    GROWABLE = ("text_pool.", "text_lex.", "pos_embed.")
 
     def __init__(self, config: DiTConfig):
         super().__init__()
@@ -226,6 +249,10 @@ class DiT(nn.Module):
         if c.lexical_text:  # added to the projected states, so each prompt token keeps one slot
             self.text_lex = nn.Sequential(
                 nn.Linear(c.text_dim, d), nn.GELU(approximate="tanh"), nn.Linear(d, d)
+            )
+        if c.absolute_pos:
+            self.pos_embed = nn.Sequential(
+                nn.Linear(ABS_POS_FEATURES, d), nn.SiLU(), nn.Linear(d, d)
             )
         self.rope = Rope3D(d // c.heads, c.rope_split, c.rope_theta)
         self.blocks = nn.ModuleList([DiTBlock(d, c.heads, c.mlp_ratio) for _ in range(c.depth)])
@@ -254,6 +281,8 @@ class DiT(nn.Module):
             nn.init.zeros_(self.text_pool[-1].weight)
         if self.config.lexical_text:
             nn.init.zeros_(self.text_lex[-1].weight)
+        if self.config.absolute_pos:
+            nn.init.zeros_(self.pos_embed[-1].weight)
 
     def forward(
         self,
@@ -268,6 +297,8 @@ class DiT(nn.Module):
     ) -> Tensor:
         B, N, _ = x.shape
         h = self.x_embed(x) + self.type_embed(kind)
+        if self.config.absolute_pos:
+            h = h + self.pos_embed(absolute_features(pos).to(h.dtype))
         t = self.t_embed(timestep_embedding(sigma, 256).to(h.dtype))  # (B, N, D)
         text, lex = text[..., : self.config.text_dim], text[..., self.config.text_dim :]
         if self.config.pooled_text:

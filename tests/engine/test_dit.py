@@ -10,6 +10,7 @@ from engine.checkpoint import load_growing
 from engine.models.dit import (
     DIT_CONFIGS,
     DiT,
+    absolute_features,
     grid_positions,
     patchify,
     pooled_prompt,
@@ -226,3 +227,36 @@ def test_the_lexical_prompt_branch_grows_as_a_no_op_and_then_reads_the_input_emb
     with torch.no_grad():  # once trained, the branch makes the input embeddings matter
         grown.text_lex[-1].weight.normal_(std=0.05, generator=g)
     assert (out(one) - out(two)).abs().max() > 1e-3
+
+
+def test_rotary_positions_alone_cannot_tell_where_a_clip_starts_absolute_ones_can():
+    old = tiny()
+    a = build_sequence(torch.randn(2, 4, 3, 4, 6), torch.tensor([0.3, 0.8]), (1, 2, 2))
+    later = a.pos + torch.tensor([5.0, 0.0, 0.0])  # every token five latent frames later
+    tx, tm = text(B=2)
+
+    def out(m, pos):
+        return m(a.x, a.sigma, pos, a.kind, tx, tm)
+
+    # relative positions only: the same clip at another start time is the same clip
+    torch.testing.assert_close(out(old, a.pos), out(old, later), atol=1e-5, rtol=1e-4)
+    grown = DiT(replace(DIT_CONFIGS["test"], absolute_pos=True)).eval()
+    assert load_growing(grown, old.state_dict()) == {"pos_embed"}
+    torch.testing.assert_close(out(grown, a.pos), out(old, a.pos))  # grows as a no-op
+    with torch.no_grad():
+        grown.pos_embed[-1].weight.normal_(std=0.05, generator=torch.Generator().manual_seed(3))
+    assert (out(grown, a.pos) - out(grown, later)).abs().max() > 1e-3
+
+
+def test_absolute_features_place_a_token_by_its_share_of_the_frame():
+    small = grid_positions((2, 3, 5))[None]  # (1, N, 3)
+    big = grid_positions((2, 9, 15))[None]
+    fs, fb = absolute_features(small), absolute_features(big)
+    assert fs.shape == (1, 30, 32)
+    # the top-left and bottom-right corners and the centre agree at any frame size
+    for (ts, hs, ws), (hb, wb) in [((0, 0, 0), (0, 0)), ((1, 2, 4), (8, 14)), ((1, 1, 2), (4, 7))]:
+        i = (ts * 3 + hs) * 5 + ws
+        j = (ts * 9 + hb) * 15 + wb
+        torch.testing.assert_close(fs[0, i], fb[0, j])
+    assert not torch.allclose(fs[0, 0], fs[0, 4])  # left and right edge differ
+    assert not torch.allclose(fs[0, 0], fs[0, 15])  # so do two latent frames

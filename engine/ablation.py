@@ -1,0 +1,267 @@
+"""Which transformer learns the world fastest: small models trained from scratch, side by side.
+
+A question such as "why is direction never read" costs a CPU day to answer on the default
+model, so it is asked here of small transformers instead: each variant (a DiT config) trains
+from zero on the same cached latents of one world family (encoded once by a model folder's
+autoencoder, with the prompt states of their captions), with the same batches and noise, and
+the prompt probe (`engine/eval_prompt.py`: loss with the true caption against one naming
+something else, same noise) runs on held-out clips every few hundred steps, text-to-video and
+image-to-video. Variants are compared at equal samples seen.
+
+`oracle` adds one plain token per clip naming its direction (a fixed random vector for each of
+the four): with it, a variant that still does not read direction is held back by the video side
+(positions, attention), not by how the prompt encoder words it.
+
+`python -m engine ablate --name NAME [--dit JSON] [--oracle] [--minutes M] [--out FILE]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from engine.data.synthetic import make_batch
+from engine.eval_prompt import OPPOSITE, caption_pairs, per_clip_loss
+from engine.models.dit import DiT, DiTConfig, patchify
+from engine.request import EngineError
+from engine.sampling import resolution_shift
+from engine.sequence import Context, build_sequence
+from engine.train_steps import encode_batch_video
+
+DIRECTIONS = ("left", "right", "up", "down")
+TRAIN_SEED, VAL_SEED = 1_000_000, 5_000_000  # world seeds: the two sets never share a clip
+BASE_DIT = {"width": 128, "depth": 4, "heads": 4, "pooled_text": True}
+
+
+@dataclass(frozen=True)
+class AblationConfig:
+    dit: dict = field(default_factory=lambda: dict(BASE_DIT))  # DiTConfig keys
+    oracle: bool = False
+    family: str = "motion"
+    width: int = 128
+    height: int = 96
+    frames: int = 17  # 5 latent frames: a move crosses 1-3 tokens
+    clips: int = 3200  # training clips (cached latents), seen many times
+    val_clips: int = 96
+    batch: int = 24
+    lr: float = 4e-4
+    warmup: int = 100
+    text_dropout: float = 0.1
+    minutes: float = 25.0
+    max_steps: int | None = None
+    probe_every: int = 150
+    levels: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95)
+    attributes: tuple[str, ...] = ("direction", "colour")
+    seed: int = 0
+
+
+@dataclass
+class LatentSet:
+    z: torch.Tensor  # (N, C, t, h, w) normalised latents, fp16
+    states: torch.Tensor  # (N, L, 768) prompt states (last layer, then input embeddings), fp16
+    lengths: torch.Tensor  # (N,) real prompt tokens
+    direction: torch.Tensor  # (N,) index into DIRECTIONS, -1 for none
+    specs: list | None = None  # ground truth (held-out set only: the probe alters captions)
+
+
+def _direction_ids(specs) -> torch.Tensor:
+    return torch.tensor([DIRECTIONS.index(s.direction) if s.direction else -1 for s in specs])
+
+
+@torch.no_grad()
+def encode_set(vae, text, cfg: AblationConfig, n: int, seed: int, keep_specs: bool) -> LatentSet:
+    """Render n clips of the family and encode them (32 at a time)."""
+    zs, rows, specs = [], [], []
+    device = next(vae.parameters()).device
+    for i in range(0, n, 32):
+        b = make_batch(
+            min(32, n - i),
+            cfg.width,
+            cfg.height,
+            cfg.frames,
+            12.0,
+            seed=seed + i,
+            device=device,
+            curriculum={cfg.family: 1.0},
+        )
+        zs.append(encode_batch_video(vae, b.video).half().cpu())
+        s, m = text.encode(b.captions)
+        rows += [s[j, : int(m[j].sum())].half().cpu() for j in range(len(b.captions))]
+        specs += b.specs
+    L = max(r.shape[0] for r in rows)
+    states = torch.zeros(len(rows), L, rows[0].shape[1], dtype=torch.float16)
+    for j, r in enumerate(rows):
+        states[j, : r.shape[0]] = r
+    lengths = torch.tensor([r.shape[0] for r in rows])
+    return LatentSet(
+        torch.cat(zs), states, lengths, _direction_ids(specs), specs if keep_specs else None
+    )
+
+
+def cached_train_set(vae, text, cfg: AblationConfig, cache: Path | None) -> LatentSet:
+    """The training set, from `cache` (safetensors) when it was written for these settings."""
+    from safetensors.torch import load_file, save_file
+
+    from engine.checkpoint import atomic_write_bytes
+
+    key = json.dumps([cfg.family, cfg.width, cfg.height, cfg.frames, cfg.clips, cfg.seed])
+    if cache is not None and cache.is_file():
+        from safetensors import safe_open
+
+        with safe_open(str(cache), "pt") as f:
+            same = (f.metadata() or {}).get("settings") == key
+        if same:
+            t = load_file(str(cache))
+            return LatentSet(t["z"], t["states"], t["lengths"], t["direction"])
+    data = encode_set(vae, text, cfg, cfg.clips, TRAIN_SEED * (cfg.seed + 1), keep_specs=False)
+    if cache is not None:
+        tmp = cache.with_suffix(".partial")
+        tensors = {"z": data.z, "states": data.states, "lengths": data.lengths}
+        save_file({**tensors, "direction": data.direction}, str(tmp), {"settings": key})
+        atomic_write_bytes(cache, tmp.read_bytes())
+        tmp.unlink()
+    return data
+
+
+def oracle_token(direction: torch.Tensor, dim: int) -> torch.Tensor:
+    """(B,) direction ids -> (B, 1, dim): a fixed random vector for each (zeros for none)."""
+    table = torch.randn(len(DIRECTIONS), dim, generator=torch.Generator().manual_seed(123))
+    table = torch.cat([table, torch.zeros(1, dim)])  # row -1: no direction
+    return table[direction][:, None]
+
+
+def prompt_batch(states, lengths, direction, dim: int, oracle: bool):
+    """Cached states -> (B, L, dim) float states and their mask, with the oracle token."""
+    s = states[..., :dim].float()
+    mask = torch.arange(s.shape[1])[None] < lengths[:, None]
+    if oracle:
+        s = torch.cat([s, oracle_token(direction, dim)], dim=1)
+        mask = torch.cat([mask, torch.ones(len(mask), 1, dtype=torch.bool)], dim=1)
+    return s, mask
+
+
+def probe_row(dit, val: LatentSet, text, cfg: AblationConfig, device) -> dict:
+    """{'ATTR/TASK/LEVEL': [preference, mean gap]} on the held-out set."""
+    dim = dit.config.text_dim * (2 if dit.config.lexical_text else 1)
+    out = {}
+    for attr in cfg.attributes:
+        pairs = caption_pairs(val.specs, attr, cfg.seed)
+        keep = torch.tensor([i for i, _, _ in pairs])
+        z = val.z[keep].float().to(device)
+        true_d = val.direction[keep]
+        wrong_d = true_d
+        if attr == "direction":  # the changed caption's token names the opposite direction
+            wrong_d = torch.tensor([DIRECTIONS.index(OPPOSITE[DIRECTIONS[i]]) for i in true_d])
+        encoded = []
+        for captions, d in (([p[1] for p in pairs], true_d), ([p[2] for p in pairs], wrong_d)):
+            s, m = text.encode(captions)
+            s, m = prompt_batch(s.cpu(), m.sum(1).cpu(), d, dim, cfg.oracle)
+            encoded.append((s.to(device), m.to(device)))
+        for task in ("t2v", "i2v"):
+            for k, level in enumerate(cfg.levels):
+                lt, lw = (
+                    per_clip_loss(dit, z, s, m, level, 7919 + k, task == "i2v") for s, m in encoded
+                )
+                rel = lw / lt - 1
+                pref = float((rel > 0).float().mean())
+                out[f"{attr}/{task}/{level:g}"] = [round(pref, 3), round(float(rel.mean()), 6)]
+    return out
+
+
+def train_variant(bundle, text, cfg: AblationConfig, cache: Path | None, log=print) -> list[dict]:
+    """Train one variant for cfg.minutes (or max_steps) and return its probe rows."""
+    device = next(bundle.vae.parameters()).device
+    train = cached_train_set(bundle.vae, text, cfg, cache)
+    val = encode_set(bundle.vae, text, cfg, cfg.val_clips, VAL_SEED * (cfg.seed + 1), True)
+    dc = DiTConfig(latent_channels=bundle.vae.config.latent_channels, **cfg.dit)
+    dim = dc.text_dim * (2 if dc.lexical_text else 1)
+    if train.states.shape[-1] < dim:
+        raise EngineError("the cached prompt states have no input embeddings for lexical_text")
+    torch.manual_seed(cfg.seed)
+    dit = DiT(dc).to(device)
+    opt = torch.optim.AdamW(dit.parameters(), lr=cfg.lr, weight_decay=0.01)
+    rng = np.random.default_rng(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    shift = resolution_shift(patchify(train.z[:1].float(), dc.patch).shape[1])
+    rows, losses, seen, step, t0 = [], [], 0, 0, time.time()
+    while True:
+        done = (cfg.max_steps is not None and step >= cfg.max_steps) or (
+            cfg.max_steps is None and time.time() - t0 > cfg.minutes * 60
+        )
+        if step % cfg.probe_every == 0 or done:
+            dit.eval()
+            row = {"step": step, "seen": seen, "minutes": round((time.time() - t0) / 60, 2)}
+            row["loss"] = round(float(np.mean(losses)), 5) if losses else None
+            row.update(probe_row(dit, val, text, cfg, device))
+            rows.append(row)
+            log(row)
+            losses = []
+            dit.train()
+        if done:
+            return rows
+        for g in opt.param_groups:
+            g["lr"] = cfg.lr * min(1.0, (step + 1) / cfg.warmup)
+        idx = torch.from_numpy(rng.integers(0, len(train.z), cfg.batch))
+        z = train.z[idx].float()
+        s, m = prompt_batch(
+            train.states[idx], train.lengths[idx], train.direction[idx], dim, cfg.oracle
+        )
+        B = z.shape[0]
+        t = torch.sigmoid(torch.randn(B, generator=gen))  # logit-normal, shifted as in training
+        t = shift * t / (1 + (shift - 1) * t)
+        eps = torch.randn(z.shape, generator=gen)
+        m &= ~(torch.rand(B, generator=gen) < cfg.text_dropout)[:, None]
+        zt = (1 - t.view(B, 1, 1, 1, 1)) * z + t.view(B, 1, 1, 1, 1) * eps
+        z, zt, eps, t, s, m = (v.to(device) for v in (z, zt, eps, t, s, m))
+        ctx = Context(start=z[:, :, :1]) if step % 2 else None  # t2v and i2v in turn
+        seq = build_sequence(zt, t, dc.patch, ctx)
+        pred = dit(seq.x, seq.sigma, seq.pos, seq.kind, s, m)[:, seq.n_context :][:, seq.predict]
+        loss = F.mse_loss(pred.float(), patchify(eps - z, dc.patch)[:, seq.predict])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(dit.parameters(), 1.0)
+        opt.step()
+        losses.append(float(loss.detach()))
+        step, seen = step + 1, seen + B
+
+
+def main(a: argparse.Namespace) -> int:
+    from engine.model_bundle import ModelBundle
+    from engine.models.text import MiniLMEncoder
+    from engine.pipeline import pick_device
+    from engine.resources_path import default_model_dir
+
+    try:
+        dit = {**BASE_DIT, **json.loads(a.dit)} if a.dit else dict(BASE_DIT)
+        unknown = sorted(set(dit) - set(DiTConfig.__dataclass_fields__))
+        if unknown:
+            raise EngineError(f"--dit: unknown transformer keys {unknown}")
+        cfg = AblationConfig(
+            dit=dit, oracle=a.oracle, minutes=a.minutes, max_steps=a.steps, clips=a.clips
+        )
+        device = pick_device(a.device)
+        bundle = ModelBundle.load(Path(a.model) if a.model else default_model_dir(), str(device))
+        text = MiniLMEncoder.load(device, lexical=True)
+        text.cache_size = 10 * (cfg.val_clips + 1)
+    except (EngineError, json.JSONDecodeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    out = Path(a.out) if a.out else None
+
+    def log(row):
+        short = {k: v for k, v in row.items() if "/" not in k or "/0.9" in k}
+        print(json.dumps({"name": a.name, **short}), flush=True)
+        if out is not None:
+            with out.open("a") as f:
+                f.write(json.dumps({"name": a.name, "dit": dit, "oracle": a.oracle, **row}) + "\n")
+
+    train_variant(bundle, text, cfg, Path(a.cache) if a.cache else None, log)
+    return 0
