@@ -149,7 +149,8 @@ def prompt_batch(states, lengths, direction, dim: int, oracle: bool):
 
 
 def probe_row(dit, val: LatentSet, text, cfg: AblationConfig, device) -> dict:
-    """{'ATTR/TASK/LEVEL': [preference, mean gap]} on the held-out set."""
+    """{'ATTR/TASK/LEVEL': [preference, mean gap], 'loss/TASK/LEVEL': loss} on the held-out
+    set (the loss with the true captions, on the first attribute's clips)."""
     dim = dit.config.text_dim * (2 if dit.config.lexical_text else 1)
     out = {}
     for attr in cfg.attributes:
@@ -173,6 +174,8 @@ def probe_row(dit, val: LatentSet, text, cfg: AblationConfig, device) -> dict:
                 rel = lw / lt - 1
                 pref = float((rel > 0).float().mean())
                 out[f"{attr}/{task}/{level:g}"] = [round(pref, 3), round(float(rel.mean()), 6)]
+                if attr == cfg.attributes[0]:  # the held-out loss with the true captions
+                    out[f"loss/{task}/{level:g}"] = round(float(lt.mean()), 5)
     return out
 
 

@@ -210,13 +210,20 @@ def pooled_prompt(text: Tensor, text_mask: Tensor) -> Tensor:
 ABS_POS_FEATURES = 32  # time: 8 sin/cos pairs; height and width: 4 pairs each
 
 
-def absolute_features(pos: Tensor) -> Tensor:
+def absolute_features(pos: Tensor, seq_id: Tensor | None = None) -> Tensor:
     """(B, N, 3) (t, h, w) positions in patch units -> (B, N, 32) Fourier features of the
-    time and of the height and width as a share of the frame (-1 at one edge, +1 at the other;
-    the frame's extent is the largest position in the row: every clip of a row has one size)."""
+    time and of the height and width as a share of the frame (-1 at one edge, +1 at the other).
+    The frame's extent is the largest position of the token's sequence: of its row, or with
+    packing ids (B, N) of the tokens with its id (padding, id -1, counts for none)."""
     t, hw = pos[..., :1].float(), pos[..., 1:].float()
-    extent = hw.amax(dim=1, keepdim=True).clamp(min=1.0)  # (B, 1, 2)
-    u = 2 * hw / extent - 1  # (B, N, 2)
+    if seq_id is None:
+        extent = hw.amax(dim=1, keepdim=True)  # (B, 1, 2)
+    else:
+        ids = seq_id.clamp(min=0)[..., None].expand(-1, -1, 2)  # (B, N, 2)
+        real = torch.where(seq_id[..., None] >= 0, hw, torch.zeros_like(hw))
+        per_id = real.new_zeros(hw.shape[0], int(ids.max()) + 1, 2)
+        extent = per_id.scatter_reduce(1, ids, real, "amax").gather(1, ids)  # (B, N, 2)
+    u = 2 * hw / extent.clamp(min=1.0) - 1  # (B, N, 2)
     ft = 2.0 ** -torch.arange(8, device=pos.device, dtype=torch.float32)  # 1 .. 1/128
     fs = math.pi / 2 * torch.arange(1, 5, device=pos.device, dtype=torch.float32)
     at = t * ft  # (B, N, 8)
@@ -298,7 +305,7 @@ class DiT(nn.Module):
         B, N, _ = x.shape
         h = self.x_embed(x) + self.type_embed(kind)
         if self.config.absolute_pos:
-            h = h + self.pos_embed(absolute_features(pos).to(h.dtype))
+            h = h + self.pos_embed(absolute_features(pos, seq_id).to(h.dtype))
         t = self.t_embed(timestep_embedding(sigma, 256).to(h.dtype))  # (B, N, D)
         text, lex = text[..., : self.config.text_dim], text[..., self.config.text_dim :]
         if self.config.pooled_text:

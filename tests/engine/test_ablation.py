@@ -38,6 +38,7 @@ def test_a_variant_trains_and_is_probed_from_its_first_step(parts, tmp_path):
     assert [r["seen"] for r in rows] == [0, 8, 16]
     keys = {f"{a}/{t}/0.8" for a in ("direction", "colour") for t in ("t2v", "i2v")}
     assert keys <= set(rows[0])
+    assert rows[-1]["loss/i2v/0.8"] > 0 and rows[-1]["loss/t2v/0.8"] > 0  # held-out loss
     # adaLN-Zero: the untrained model predicts zero whatever the caption, so no gap at all
     assert all(rows[0][k] == [0.0, 0.0] for k in keys)
     # trained, its predictions depend on the caption, and the probe sees it

@@ -26,9 +26,9 @@ from engine.sampling import (
 from engine.sequence import Context, build_sequence
 
 
-def tiny() -> DiT:
+def tiny(absolute_pos: bool = False) -> DiT:
     torch.manual_seed(0)
-    model = DiT(DIT_CONFIGS["test"]).eval()
+    model = DiT(replace(DIT_CONFIGS["test"], absolute_pos=absolute_pos)).eval()
     # adaLN-Zero starts as the zero function; perturb so the tests see a real network.
     with torch.no_grad():
         for p in model.parameters():
@@ -52,8 +52,9 @@ def test_patchify_roundtrip_and_forward_any_aspect(t, h, w):
     assert out.shape == seq.x.shape and torch.isfinite(out).all()
 
 
-def test_packed_sequences_equal_separate_passes():
-    model = tiny()
+@pytest.mark.parametrize("absolute_pos", [False, True])
+def test_packed_sequences_equal_separate_passes(absolute_pos):
+    model = tiny(absolute_pos)
     tx, tm = text()
     a = build_sequence(torch.randn(1, 4, 2, 4, 6), torch.tensor([0.3]), (1, 2, 2))
     b = build_sequence(torch.randn(1, 4, 3, 4, 4), torch.tensor([0.8]), (1, 2, 2))
@@ -69,8 +70,9 @@ def test_packed_sequences_equal_separate_passes():
     torch.testing.assert_close(packed[:, n:], out_b, atol=1e-5, rtol=1e-4)
 
 
-def test_padding_is_ignored():
-    model = tiny()
+@pytest.mark.parametrize("absolute_pos", [False, True])
+def test_padding_is_ignored(absolute_pos):
+    model = tiny(absolute_pos)
     tx, tm = text()
     a = build_sequence(torch.randn(1, 4, 2, 4, 4), torch.tensor([0.5]), (1, 2, 2))
     out = model(a.x, a.sigma, a.pos, a.kind, tx, tm)
