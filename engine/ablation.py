@@ -247,8 +247,16 @@ def main(a: argparse.Namespace) -> int:
         unknown = sorted(set(dit) - set(DiTConfig.__dataclass_fields__))
         if unknown:
             raise EngineError(f"--dit: unknown transformer keys {unknown}")
+        if min(a.clips, a.batch) < 1 or a.lr <= 0:
+            raise EngineError("--clips and --batch must be at least 1 and --lr positive")
         cfg = AblationConfig(
-            dit=dit, oracle=a.oracle, minutes=a.minutes, max_steps=a.steps, clips=a.clips
+            dit=dit,
+            oracle=a.oracle,
+            minutes=a.minutes,
+            max_steps=a.steps,
+            clips=a.clips,
+            lr=a.lr,
+            batch=a.batch,
         )
         device = pick_device(a.device)
         bundle = ModelBundle.load(Path(a.model) if a.model else default_model_dir(), str(device))

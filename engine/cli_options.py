@@ -117,6 +117,8 @@ def add_ablate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--minutes", type=float, default=25.0)
     p.add_argument("--steps", type=int, help="stop after this many steps instead of minutes")
     p.add_argument("--clips", type=int, default=3200, help="training clips (encoded once)")
+    p.add_argument("--lr", type=float, default=4e-4)
+    p.add_argument("--batch", type=int, default=24, help="clips per step")
     p.add_argument("--model", help="the model folder whose autoencoder encodes the clips")
     p.add_argument("--device", default="auto")
     p.add_argument("--cache", help="a .safetensors file for the encoded training clips")
