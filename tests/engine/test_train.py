@@ -510,3 +510,21 @@ def test_validation_reports_the_loss_on_the_objects_apart(tmp_path):
         json.loads(x) for x in (tmp_path / "a" / "training_log.jsonl").read_text().split("\n") if x
     ]
     assert any("val_object_loss" in r for r in rows if r.get("event") == "val")
+
+
+def test_a_trained_transformer_grows_absolute_positions_and_trains_them(tmp_path):
+    """--init-from with absolute_pos in the config: the folder's transformer gains the branch
+    (from zero, so it starts as the same function) and the branch learns (fast_parts)."""
+    from safetensors.torch import load_file
+
+    cfg = tiny_config(warmup=3)
+    run(cfg, tmp_path / "first", "vae", 5, False, "cpu")
+    run(cfg, tmp_path / "first", "dit", 5, True, "cpu", stop_at=4)
+    shipped = tmp_path / "first" / "model"
+    grown = tiny_config(warmup=3, dit={**cfg.dit, "absolute_pos": True}, fast_parts=["pos_embed."])
+    run(grown, tmp_path / "more", "dit", 5, False, "cpu", init_from=shipped, stop_at=6)
+    out = tmp_path / "more" / "model"
+    assert json.loads((out / "config.json").read_text())["dit"]["absolute_pos"] is True
+    before, after = (load_file(str(d / "model.safetensors")) for d in (shipped, out))
+    assert not any("pos_embed" in k for k in before)
+    assert after["dit.pos_embed.2.weight"].abs().max() > 0  # grown at zero, then trained
