@@ -55,6 +55,7 @@ class AblationConfig:
     lr: float = 4e-4
     warmup: int = 100
     text_dropout: float = 0.1
+    i2v_share: float = 0.5  # steps with the start frame given (evenly spread; 0.5: every other)
     minutes: float = 25.0
     max_steps: int | None = None
     probe_every: int = 150
@@ -179,6 +180,15 @@ def probe_row(dit, val: LatentSet, text, cfg: AblationConfig, device) -> dict:
     return out
 
 
+def _is_i2v(step: int, share: float) -> bool:
+    return int((step + 1) * share) > int(step * share)
+
+
+def i2v_steps(share: float, n: int) -> list[int]:
+    """Which of the first n steps give the start frame."""
+    return [k for k in range(n) if _is_i2v(k, share)]
+
+
 def train_variant(bundle, text, cfg: AblationConfig, cache: Path | None, log=print) -> list[dict]:
     """Train one variant for cfg.minutes (or max_steps) and return its probe rows."""
     device = next(bundle.vae.parameters()).device
@@ -224,7 +234,7 @@ def train_variant(bundle, text, cfg: AblationConfig, cache: Path | None, log=pri
         m &= ~(torch.rand(B, generator=gen) < cfg.text_dropout)[:, None]
         zt = (1 - t.view(B, 1, 1, 1, 1)) * z + t.view(B, 1, 1, 1, 1) * eps
         z, zt, eps, t, s, m = (v.to(device) for v in (z, zt, eps, t, s, m))
-        ctx = Context(start=z[:, :, :1]) if step % 2 else None  # t2v and i2v in turn
+        ctx = Context(start=z[:, :, :1]) if _is_i2v(step, cfg.i2v_share) else None
         seq = build_sequence(zt, t, dc.patch, ctx)
         pred = dit(seq.x, seq.sigma, seq.pos, seq.kind, s, m)[:, seq.n_context :][:, seq.predict]
         loss = F.mse_loss(pred.float(), patchify(eps - z, dc.patch)[:, seq.predict])
@@ -247,8 +257,10 @@ def main(a: argparse.Namespace) -> int:
         unknown = sorted(set(dit) - set(DiTConfig.__dataclass_fields__))
         if unknown:
             raise EngineError(f"--dit: unknown transformer keys {unknown}")
-        if min(a.clips, a.batch) < 1 or a.lr <= 0:
-            raise EngineError("--clips and --batch must be at least 1 and --lr positive")
+        if min(a.clips, a.batch) < 1 or a.lr <= 0 or not 0 <= a.i2v_share <= 1:
+            raise EngineError(
+                "--clips and --batch must be at least 1, --lr positive, --i2v-share in 0..1"
+            )
         cfg = AblationConfig(
             dit=dit,
             oracle=a.oracle,
@@ -257,6 +269,7 @@ def main(a: argparse.Namespace) -> int:
             clips=a.clips,
             lr=a.lr,
             batch=a.batch,
+            i2v_share=a.i2v_share,
         )
         device = pick_device(a.device)
         bundle = ModelBundle.load(Path(a.model) if a.model else default_model_dir(), str(device))

@@ -119,6 +119,12 @@ def add_ablate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clips", type=int, default=3200, help="training clips (encoded once)")
     p.add_argument("--lr", type=float, default=4e-4)
     p.add_argument("--batch", type=int, default=24, help="clips per step")
+    p.add_argument(
+        "--i2v-share",
+        type=float,
+        default=0.5,
+        help="share of steps with the start frame given (1: image-to-video only)",
+    )
     p.add_argument("--model", help="the model folder whose autoencoder encodes the clips")
     p.add_argument("--device", default="auto")
     p.add_argument("--cache", help="a .safetensors file for the encoded training clips")

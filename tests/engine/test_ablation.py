@@ -80,3 +80,11 @@ def test_the_cli_refuses_unknown_transformer_keys_in_one_line(capsys):
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: --dit: unknown transformer keys ['wdth']") and "\n" not in err
+
+
+def test_the_task_mix_spreads_image_to_video_steps_evenly():
+    from engine.ablation import i2v_steps
+
+    assert i2v_steps(0.5, 6) == [1, 3, 5]  # every other step, from the second
+    assert i2v_steps(1.0, 4) == [0, 1, 2, 3] and i2v_steps(0.0, 4) == []
+    assert len(i2v_steps(0.25, 100)) == 25
