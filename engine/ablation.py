@@ -18,6 +18,7 @@ the four): with it, a variant that still does not read direction is held back by
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -107,13 +108,22 @@ def encode_set(vae, text, cfg: AblationConfig, n: int, seed: int, keep_specs: bo
     )
 
 
+def encoder_digest(vae) -> str:
+    """sha256 of what makes the latents (the encoder and the latent statistics; a retuned
+    decoder leaves them, and so the cache, as they were)."""
+    h = hashlib.sha256()
+    for k, v in sorted(vae.state_dict().items()):
+        if not k.startswith("decoder."):
+            h.update(k.encode() + v.detach().float().cpu().numpy().tobytes())
+    return h.hexdigest()
+
+
 def cached_train_set(vae, text, cfg: AblationConfig, cache: Path | None) -> LatentSet:
     """The training set, from `cache` (safetensors) when it was written for these settings."""
     from safetensors.torch import load_file, save_file
 
-    from engine.checkpoint import atomic_write_bytes
-
-    key = json.dumps([cfg.family, cfg.width, cfg.height, cfg.frames, cfg.clips, cfg.seed])
+    settings = [cfg.family, cfg.width, cfg.height, cfg.frames, cfg.clips, cfg.seed]
+    key = json.dumps([*settings, encoder_digest(vae)])
     if cache is not None and cache.is_file():
         from safetensors import safe_open
 
@@ -127,8 +137,7 @@ def cached_train_set(vae, text, cfg: AblationConfig, cache: Path | None) -> Late
         tmp = cache.with_suffix(".partial")
         tensors = {"z": data.z, "states": data.states, "lengths": data.lengths}
         save_file({**tensors, "direction": data.direction}, str(tmp), {"settings": key})
-        atomic_write_bytes(cache, tmp.read_bytes())
-        tmp.unlink()
+        tmp.replace(cache)  # written whole, then renamed: never a half cache
     return data
 
 

@@ -221,7 +221,7 @@ def absolute_features(pos: Tensor, seq_id: Tensor | None = None) -> Tensor:
     else:
         ids = seq_id.clamp(min=0)[..., None].expand(-1, -1, 2)  # (B, N, 2)
         real = torch.where(seq_id[..., None] >= 0, hw, torch.zeros_like(hw))
-        per_id = real.new_zeros(hw.shape[0], int(ids.max()) + 1, 2)
+        per_id = torch.zeros_like(real)  # room for N ids (no device sync to count them)
         extent = per_id.scatter_reduce(1, ids, real, "amax").gather(1, ids)  # (B, N, 2)
     u = 2 * hw / extent.clamp(min=1.0) - 1  # (B, N, 2)
     ft = 2.0 ** -torch.arange(8, device=pos.device, dtype=torch.float32)  # 1 .. 1/128

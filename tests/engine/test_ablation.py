@@ -59,6 +59,16 @@ def test_the_training_clips_are_encoded_once_per_setting(parts, tmp_path):
     assert torch.equal(first.z, again.z) and torch.equal(first.states, again.states)
     other = cached_train_set(bundle.vae, text, replace(SMALL, seed=1), cache)
     assert not torch.equal(first.z, other.z)  # other settings: encoded anew, not reused
+    weight = next(bundle.vae.encoder.parameters())
+    kept = weight.detach().clone()
+    with torch.no_grad():  # another encoder (a retrained autoencoder): encoded anew as well
+        weight.mul_(1.5)
+    try:
+        changed = cached_train_set(bundle.vae, text, replace(SMALL, seed=1), cache)
+    finally:
+        with torch.no_grad():
+            weight.copy_(kept)
+    assert not torch.equal(changed.z, other.z)
 
 
 def test_the_oracle_token_names_the_direction_and_is_always_read():
