@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 
 from engine.data.synthetic import make_batch
 from engine.eval_prompt import OPPOSITE, caption_pairs, per_clip_loss
@@ -57,6 +58,7 @@ class AblationConfig:
     warmup: int = 100
     text_dropout: float = 0.1
     i2v_share: float = 0.5  # steps with the start frame given (evenly spread; 0.5: every other)
+    motion_weight: float = 0.0  # weight of the loss on frame-to-frame differences (motion_loss)
     minutes: float = 25.0
     max_steps: int | None = None
     probe_every: int = 150
@@ -189,6 +191,20 @@ def probe_row(dit, val: LatentSet, text, cfg: AblationConfig, device) -> dict:
     return out
 
 
+def motion_loss(err: torch.Tensor, frames: int, first: int) -> torch.Tensor:
+    """(B, N, D) prediction error over a clip's tokens (frame-major, time patch 1) -> the mean
+    square of its frame-to-frame differences over the predicted frames (first on).
+
+    An error that is the same in every frame (a colour or a place off, held still) cancels here;
+    one that moves differently from the clip does not. Direction changes only how a clip moves,
+    and its share of the plain loss is small: this term weighs it more, not the minimiser (a
+    weighted square loss of the same error still has the conditional mean as its minimiser)."""
+    e = rearrange(err, "b (t s) d -> b t s d", t=frames)[:, first:]
+    if e.shape[1] < 2:
+        return err.new_zeros(())
+    return (e[:, 1:] - e[:, :-1]).pow(2).mean()
+
+
 def _is_i2v(step: int, share: float) -> bool:
     return int((step + 1) * share) > int(step * share)
 
@@ -245,8 +261,13 @@ def train_variant(bundle, text, cfg: AblationConfig, cache: Path | None, log=pri
         z, zt, eps, t, s, m = (v.to(device) for v in (z, zt, eps, t, s, m))
         ctx = Context(start=z[:, :, :1]) if _is_i2v(step, cfg.i2v_share) else None
         seq = build_sequence(zt, t, dc.patch, ctx)
-        pred = dit(seq.x, seq.sigma, seq.pos, seq.kind, s, m)[:, seq.n_context :][:, seq.predict]
-        loss = F.mse_loss(pred.float(), patchify(eps - z, dc.patch)[:, seq.predict])
+        full = dit(seq.x, seq.sigma, seq.pos, seq.kind, s, m)[:, seq.n_context :]
+        target = patchify(eps - z, dc.patch)
+        loss = F.mse_loss(full[:, seq.predict].float(), target[:, seq.predict])
+        if cfg.motion_weight > 0:
+            first = 1 if ctx is not None else 0  # the start frame is given, not predicted
+            err = full.float() - target
+            loss = loss + cfg.motion_weight * motion_loss(err, z.shape[2], first)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(dit.parameters(), 1.0)
@@ -266,9 +287,15 @@ def main(a: argparse.Namespace) -> int:
         unknown = sorted(set(dit) - set(DiTConfig.__dataclass_fields__))
         if unknown:
             raise EngineError(f"--dit: unknown transformer keys {unknown}")
-        if min(a.clips, a.batch) < 1 or a.lr <= 0 or not 0 <= a.i2v_share <= 1:
+        if (
+            min(a.clips, a.batch) < 1
+            or a.lr <= 0
+            or not 0 <= a.i2v_share <= 1
+            or a.motion_weight < 0
+        ):
             raise EngineError(
-                "--clips and --batch must be at least 1, --lr positive, --i2v-share in 0..1"
+                "--clips and --batch must be at least 1, --lr positive, --i2v-share in 0..1, "
+                "--motion-weight not negative"
             )
         cfg = AblationConfig(
             dit=dit,
@@ -279,6 +306,7 @@ def main(a: argparse.Namespace) -> int:
             lr=a.lr,
             batch=a.batch,
             i2v_share=a.i2v_share,
+            motion_weight=a.motion_weight,
         )
         device = pick_device(a.device)
         bundle = ModelBundle.load(Path(a.model) if a.model else default_model_dir(), str(device))
@@ -294,7 +322,18 @@ def main(a: argparse.Namespace) -> int:
         print(json.dumps({"name": a.name, **short}), flush=True)
         if out is not None:
             with out.open("a") as f:
-                f.write(json.dumps({"name": a.name, "dit": dit, "oracle": a.oracle, **row}) + "\n")
+                f.write(
+                    json.dumps(
+                        {
+                            "name": a.name,
+                            "dit": dit,
+                            "oracle": a.oracle,
+                            "motion_weight": a.motion_weight,
+                            **row,
+                        }
+                    )
+                    + "\n"
+                )
 
     train_variant(bundle, text, cfg, Path(a.cache) if a.cache else None, log)
     return 0

@@ -125,6 +125,12 @@ def add_ablate_options(p: argparse.ArgumentParser) -> None:
         default=0.5,
         help="share of steps with the start frame given (1: image-to-video only)",
     )
+    p.add_argument(
+        "--motion-weight",
+        type=float,
+        default=0.0,
+        help="add this weight times the loss on frame-to-frame differences of the error",
+    )
     p.add_argument("--model", help="the model folder whose autoencoder encodes the clips")
     p.add_argument("--device", default="auto")
     p.add_argument("--cache", help="a .safetensors file for the encoded training clips")

@@ -98,3 +98,26 @@ def test_the_task_mix_spreads_image_to_video_steps_evenly():
     assert i2v_steps(0.5, 6) == [1, 3, 5]  # every other step, from the second
     assert i2v_steps(1.0, 4) == [0, 1, 2, 3] and i2v_steps(0.0, 4) == []
     assert len(i2v_steps(0.25, 100)) == 25
+
+
+def test_the_motion_loss_sees_only_how_the_error_changes_from_frame_to_frame():
+    from engine.ablation import motion_loss
+
+    still = torch.randn(2, 1, 6, 3).expand(2, 4, 6, 3).reshape(2, 24, 3)  # 4 frames of 6 tokens
+    assert float(motion_loss(still, 4, 0)) == 0.0  # the same error in every frame cancels
+    moving = torch.zeros(2, 4, 6, 3)
+    moving[:, 2] = 1.0  # off in frame 2 alone: two of the three differences are 1 at every value
+    assert float(motion_loss(moving.reshape(2, 24, 3), 4, 0)) == pytest.approx(2 / 3)
+    # a given start frame is not predicted, so its error does not count
+    moving[:, 0] = 5.0
+    assert float(motion_loss(moving.reshape(2, 24, 3), 4, 1)) == pytest.approx(1.0)
+    assert float(motion_loss(moving.reshape(2, 24, 3)[:, :12], 2, 1)) == 0.0  # one frame left
+
+
+def test_a_variant_with_the_motion_loss_trains_and_stays_deterministic(parts, tmp_path):
+    cfg = replace(SMALL, frames=9, motion_weight=1.0, i2v_share=0.5, max_steps=2, probe_every=2)
+    cache = tmp_path / "cache.safetensors"
+    a = train_variant(*parts, cfg, cache, log=lambda r: None)
+    b = train_variant(*parts, cfg, cache, log=lambda r: None)
+    plain = train_variant(*parts, replace(cfg, motion_weight=0.0), cache, log=lambda r: None)
+    assert a[-1]["loss"] == b[-1]["loss"] and a[-1]["loss"] > plain[-1]["loss"] > 0
