@@ -22,7 +22,7 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -214,8 +214,49 @@ def i2v_steps(share: float, n: int) -> list[int]:
     return [k for k in range(n) if _is_i2v(k, share)]
 
 
-def train_variant(bundle, text, cfg: AblationConfig, cache: Path | None, log=print) -> list[dict]:
-    """Train one variant for cfg.minutes (or max_steps) and return its probe rows."""
+def _settings(cfg: AblationConfig) -> str:
+    """What a checkpoint must share with the run that resumes it (not how long either runs)."""
+    keep = {k: v for k, v in asdict(cfg).items() if k not in ("minutes", "max_steps")}
+    return json.dumps(keep, sort_keys=True)
+
+
+def save_checkpoint(path: Path, cfg, dit, opt, rng, gen, step: int, seen: int, minutes: float):
+    """The whole training state after `step`, as safetensors (no pickle), written then renamed."""
+    from engine.checkpoint import atomic_save_tensors, flatten_optimizer
+
+    opt_tensors, opt_scalars = flatten_optimizer(opt)
+    tensors = {**{f"dit.{k}": v for k, v in dit.state_dict().items()}, **opt_tensors}
+    tensors["gen_state"] = gen.get_state()
+    meta = {"settings": _settings(cfg), "optimizer": json.dumps(opt_scalars)}
+    meta["counters"] = json.dumps({"step": step, "seen": seen, "minutes": minutes})
+    meta["rng"] = json.dumps(rng.bit_generator.state)
+    atomic_save_tensors(path, tensors, meta)
+
+
+def load_checkpoint(path: Path, cfg, dit, opt, rng, gen) -> dict:
+    """Restore what save_checkpoint wrote into fresh objects; returns its counters."""
+    from safetensors import safe_open
+
+    from engine.checkpoint import load_state_file, split_prefix, unflatten_optimizer
+
+    tensors = load_state_file(path)
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata() or {}
+    if meta.get("settings") != _settings(cfg):
+        raise EngineError(f"checkpoint {path} was written by a run with other settings")
+    dit.load_state_dict(split_prefix(tensors, "dit."))
+    unflatten_optimizer(opt, tensors, json.loads(meta["optimizer"]))
+    gen.set_state(tensors["gen_state"])
+    rng.bit_generator.state = json.loads(meta["rng"])
+    return json.loads(meta["counters"])
+
+
+def train_variant(
+    bundle, text, cfg: AblationConfig, cache: Path | None, log=print, checkpoint: Path | None = None
+) -> list[dict]:
+    """Train one variant for cfg.minutes in all (or max_steps) and return its probe rows.
+    With `checkpoint`, the state is saved at every probe row and a run goes on from it: the
+    rows after it are those the run would have made uninterrupted."""
     device = next(bundle.vae.parameters()).device
     train = cached_train_set(bundle.vae, text, cfg, cache)
     val = encode_set(bundle.vae, text, cfg, cfg.val_clips, VAL_SEED * (cfg.seed + 1), True)
@@ -230,11 +271,15 @@ def train_variant(bundle, text, cfg: AblationConfig, cache: Path | None, log=pri
     gen = torch.Generator().manual_seed(cfg.seed)
     shift = resolution_shift(patchify(train.z[:1].float(), dc.patch).shape[1])
     rows, losses, seen, step, t0 = [], [], 0, 0, time.time()
+    resumed = checkpoint is not None and checkpoint.is_file()
+    if resumed:
+        c = load_checkpoint(checkpoint, cfg, dit, opt, rng, gen)
+        step, seen, t0 = c["step"], c["seen"], t0 - 60 * c["minutes"]
     while True:
         done = (cfg.max_steps is not None and step >= cfg.max_steps) or (
             cfg.max_steps is None and time.time() - t0 > cfg.minutes * 60
         )
-        if step % cfg.probe_every == 0 or done:
+        if (step % cfg.probe_every == 0 or done) and not resumed:
             dit.eval()
             row = {"step": step, "seen": seen, "minutes": round((time.time() - t0) / 60, 2)}
             row["loss"] = round(float(np.mean(losses)), 5) if losses else None
@@ -243,6 +288,9 @@ def train_variant(bundle, text, cfg: AblationConfig, cache: Path | None, log=pri
             log(row)
             losses = []
             dit.train()
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, cfg, dit, opt, rng, gen, step, seen, row["minutes"])
+        resumed = False  # the checkpoint's own row was logged by the run that wrote it
         if done:
             return rows
         for g in opt.param_groups:
@@ -335,5 +383,10 @@ def main(a: argparse.Namespace) -> int:
                     + "\n"
                 )
 
-    train_variant(bundle, text, cfg, Path(a.cache) if a.cache else None, log)
+    ckpt = Path(a.checkpoint) if a.checkpoint else None
+    try:
+        train_variant(bundle, text, cfg, Path(a.cache) if a.cache else None, log, ckpt)
+    except EngineError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     return 0

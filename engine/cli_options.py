@@ -135,3 +135,8 @@ def add_ablate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--cache", help="a .safetensors file for the encoded training clips")
     p.add_argument("--out", help="append every probe row here (JSON lines)")
+    p.add_argument(
+        "--checkpoint",
+        help="a .safetensors training state, saved at every probe row; a run goes on from it "
+        "(--minutes counts the time before it too)",
+    )

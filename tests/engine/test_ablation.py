@@ -121,3 +121,20 @@ def test_a_variant_with_the_motion_loss_trains_and_stays_deterministic(parts, tm
     b = train_variant(*parts, cfg, cache, log=lambda r: None)
     plain = train_variant(*parts, replace(cfg, motion_weight=0.0), cache, log=lambda r: None)
     assert a[-1]["loss"] == b[-1]["loss"] and a[-1]["loss"] > plain[-1]["loss"] > 0
+
+
+def test_a_variant_goes_on_from_its_checkpoint_as_if_never_stopped(parts, tmp_path):
+    cache, ckpt = tmp_path / "cache.safetensors", tmp_path / "state.safetensors"
+    whole = train_variant(*parts, SMALL, cache, log=lambda r: None)  # steps 0, 2, 4
+    first = train_variant(*parts, replace(SMALL, max_steps=2), cache, lambda r: None, ckpt)
+    assert [r["step"] for r in first] == [0, 2] and ckpt.is_file()
+    rest = train_variant(*parts, SMALL, cache, lambda r: None, ckpt)
+    assert [r["step"] for r in rest] == [4]  # the checkpoint's own row is not logged again
+    drop = ("minutes",)
+    assert {k: v for k, v in rest[0].items() if k not in drop} == {
+        k: v for k, v in whole[-1].items() if k not in drop
+    }
+    from engine.request import EngineError
+
+    with pytest.raises(EngineError, match="other settings"):
+        train_variant(*parts, replace(SMALL, lr=1e-3), cache, lambda r: None, ckpt)
