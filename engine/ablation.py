@@ -256,7 +256,9 @@ def generated_direction(
 ) -> float:
     """Share of held-out clips generated from their captions (image-to-video: and their start
     frame) whose object moves the captioned way, as `eval` scores it, at this bench's size (12
-    multistep steps, text guidance cfg.guidance). task None: the held-out clips themselves."""
+    multistep steps, text guidance cfg.guidance). task "two_pass": text-to-video makes the first
+    frame, image-to-video the clip from it (as an image model and a video model share the work
+    in Emu Video); None: the held-out clips themselves."""
     total = 0.0
     for a in range(0, len(val.z), 32):
         specs, z = val.specs[a : a + 32], val.z[a : a + 32].float().to(device)
@@ -264,8 +266,10 @@ def generated_direction(
             dim = dit.config.text_dim * (2 if dit.config.lexical_text else 1)
             s, m = text.encode([sp.caption for sp in specs])
             s, m = prompt_batch(s.cpu(), m.sum(1).cpu(), val.direction[a : a + 32], dim, cfg.oracle)
-            i2v = task == "i2v"
-            z = sample_clips(dit, z, s.to(device), m.to(device), i2v, cfg.guidance, 31 + a)
+            s, m = s.to(device), m.to(device)
+            if task == "two_pass":  # text-to-video, then its first frame to video anew
+                z = sample_clips(dit, z, s, m, False, cfg.guidance, 31 + a)
+            z = sample_clips(dit, z, s, m, task != "t2v", cfg.guidance, 31 + a)
         total += decoded_direction(vae, z, specs) * len(specs)
     return total / len(val.z)
 
@@ -350,7 +354,7 @@ def train_variant(
             row["loss"] = round(float(np.mean(losses)), 5) if losses else None
             row.update(probe_row(dit, val, text, cfg, device))
             if done:  # the last row also generates: what the words make, not just their loss
-                for task in ("t2v", "i2v", None):
+                for task in ("t2v", "i2v", "two_pass", None):
                     acc = generated_direction(dit, bundle.vae, val, text, cfg, device, task)
                     row[f"generated/{task or 'truth'}/direction"] = round(acc, 4)
             rows.append(row)

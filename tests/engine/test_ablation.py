@@ -154,10 +154,11 @@ def test_the_last_row_generates_clips_and_scores_their_direction(parts, tmp_path
     dit = DiT(DiTConfig(latent_channels=bundle.vae.config.latent_channels, **cfg.dit)).eval()
     # untrained (adaLN-Zero: it predicts no velocity), the clip stays noise: no move is seen
     # after the start frame, and without one nothing is
-    for task in ("t2v", "i2v"):
+    for task in ("t2v", "i2v", "two_pass"):
         acc = generated_direction(dit, bundle.vae, val, text, cfg, "cpu", task)
         assert acc == generated_direction(dit, bundle.vae, val, text, cfg, "cpu", task)
         assert acc <= 0.25
     rows = train_variant(*parts, replace(SMALL, max_steps=2), tmp_path / "c", log=lambda r: None)
-    assert {"generated/t2v/direction", "generated/i2v/direction"} <= set(rows[-1])
+    tasks = ("t2v", "i2v", "two_pass", "truth")
+    assert {f"generated/{t}/direction" for t in tasks} <= set(rows[-1])
     assert "generated/t2v/direction" not in rows[0]
