@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from einops import rearrange
 
 from engine.data.synthetic import make_batch
 from engine.eval_prompt import OPPOSITE, caption_pairs, per_clip_loss
@@ -36,7 +35,7 @@ from engine.models.dit import DiT, DiTConfig, patchify, unpatchify
 from engine.request import EngineError
 from engine.sampling import resolution_shift
 from engine.sequence import Context, build_sequence
-from engine.train_steps import encode_batch_video
+from engine.train_steps import encode_batch_video, motion_loss
 
 DIRECTIONS = ("left", "right", "up", "down")
 TRAIN_SEED, VAL_SEED = 1_000_000, 5_000_000  # world seeds: the two sets never share a clip
@@ -190,20 +189,6 @@ def probe_row(dit, val: LatentSet, text, cfg: AblationConfig, device) -> dict:
                 if attr == cfg.attributes[0]:  # the held-out loss with the true captions
                     out[f"loss/{task}/{level:g}"] = round(float(lt.mean()), 5)
     return out
-
-
-def motion_loss(err: torch.Tensor, frames: int, first: int) -> torch.Tensor:
-    """(B, N, D) prediction error over a clip's tokens (frame-major, time patch 1) -> the mean
-    square of its frame-to-frame differences over the predicted frames (first on).
-
-    An error that is the same in every frame (a colour or a place off, held still) cancels here;
-    one that moves differently from the clip does not. Direction changes only how a clip moves,
-    and its share of the plain loss is small: this term weighs it more, not the minimiser (a
-    weighted square loss of the same error still has the conditional mean as its minimiser)."""
-    e = rearrange(err, "b (t s) d -> b t s d", t=frames)[:, first:]
-    if e.shape[1] < 2:
-        return err.new_zeros(())
-    return (e[:, 1:] - e[:, :-1]).pow(2).mean()
 
 
 @torch.no_grad()

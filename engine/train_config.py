@@ -109,6 +109,11 @@ class TrainConfig:
     # Location of the logit-normal (SD3's m): > 0 trains more at high noise, where a clip's
     # layout and motion are decided from the prompt alone (the first sampling steps).
     logit_normal_mean: float = 0.0
+    # Weight of a second loss on the frame-to-frame differences of the prediction error
+    # (train_steps.motion_loss): an error held still cancels there, one in how a clip moves does
+    # not. Its minimiser is the plain loss's; the small models of `engine ablate` learned faster
+    # with 1.0 (docs/gpu_training.md). 0 keeps the shipped model's recipe.
+    motion_loss_weight: float = 0.0
     previous_frames: int = 9  # frames of the previous scene encoded -> 2 group latents kept
     latent_stat_batches: int = 8  # world batches of 8 clips measured for latent normalisation
     replay_ratio: int = 0  # replayed batches per freshly rendered one (0: always fresh)

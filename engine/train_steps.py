@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from torch import Tensor
 
 from engine.models.dit import PREVIOUS, patchify
@@ -246,6 +247,21 @@ def training_timesteps(cfg, n: int, per_item: int, gen: torch.Generator) -> Tens
     return shift * t / (1 + (shift - 1) * t)
 
 
+def motion_loss(err: Tensor, frames: int, first: int) -> Tensor:
+    """(B, N, D) prediction error over a clip's tokens (frame-major) -> the mean square of its
+    frame-to-frame differences over the predicted frames (`first` on; a given start frame is
+    not predicted).
+
+    An error that is the same in every frame (a colour or a place off, held still) cancels here;
+    one in how the clip moves does not, and so weighs more than in the plain loss, where motion
+    is a small share. The error's square under a fixed linear map keeps the plain loss's
+    minimiser (the conditional mean), which a weight that follows the data would move."""
+    e = rearrange(err, "b (t s) d -> b t s d", t=frames)[:, first:]
+    if e.shape[1] < 2:
+        return err.new_zeros(())
+    return (e[:, 1:] - e[:, :-1]).pow(2).mean()
+
+
 def dit_loss(
     tr,
     task: str,
@@ -308,9 +324,8 @@ def dit_loss(
     pred = model(
         seq.x, seq.sigma, seq.pos, seq.kind, p.text, text_mask, seq_id
     )  # (B, N, token_dim)
-    pred = pred[:, seq.n_context :][:, seq.predict]
-    target = patchify(velocity, model.config.patch)[:, seq.predict]
-    per_token = (pred.float() - target.float()).pow(2).mean(dim=-1)  # (B, N_predicted)
+    clip_err = pred[:, seq.n_context :].float() - patchify(velocity, model.config.patch).float()
+    per_token = clip_err[:, seq.predict].pow(2).mean(dim=-1)  # (B, N_predicted)
     info = {"batch": B, "tokens": B * seq.x.shape[1], "seq": seq.x.shape[1]}
     cover = None if p.cover is None else p.cover[:, seq.predict]
     if cover is not None and cover.sum() > 0:  # the loss on the objects alone, for the log
@@ -318,4 +333,11 @@ def dit_loss(
     # Every token weighs the same. (A weight that follows the objects, as the autoencoder's loss
     # has, was tried: it moves the loss's minimiser from the mean clean clip towards the
     # objects' colours, and the sampler then paints them over the background.)
-    return per_token.mean(), info
+    loss = per_token.mean()
+    if cfg.motion_loss_weight > 0 and not validation:  # validation loss stays the plain one
+        frames = z.shape[2] // model.config.patch[0]
+        first = 0 if ctx.start is None else 1  # the given start frame is not predicted
+        motion = motion_loss(clip_err, frames, first)
+        info["motion_loss"] = motion.detach()
+        loss = loss + cfg.motion_loss_weight * motion
+    return loss, info

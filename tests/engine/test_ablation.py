@@ -101,7 +101,7 @@ def test_the_task_mix_spreads_image_to_video_steps_evenly():
 
 
 def test_the_motion_loss_sees_only_how_the_error_changes_from_frame_to_frame():
-    from engine.ablation import motion_loss
+    from engine.train_steps import motion_loss
 
     still = torch.randn(2, 1, 6, 3).expand(2, 4, 6, 3).reshape(2, 24, 3)  # 4 frames of 6 tokens
     assert float(motion_loss(still, 4, 0)) == 0.0  # the same error in every frame cancels

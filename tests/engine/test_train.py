@@ -528,3 +528,28 @@ def test_a_trained_transformer_grows_absolute_positions_and_trains_them(tmp_path
     before, after = (load_file(str(d / "model.safetensors")) for d in (shipped, out))
     assert not any("pos_embed" in k for k in before)
     assert after["dit.pos_embed.2.weight"].abs().max() > 0  # grown at zero, then trained
+
+
+@pytest.mark.parametrize("task", ["t2v", "i2v", "carry", "refs", "continue"])
+def test_the_motion_loss_adds_to_training_and_leaves_validation_as_it_was(tmp_path, task):
+    from engine.train import Trainer
+    from engine.train_steps import dit_loss, prepare
+
+    b = Bucket(64, 48, 9)  # 3 latent frames: 2 differences, 1 after a given start frame
+    plain_tr = Trainer(tiny_config(dit_buckets=[b]), tmp_path / "plain", "cpu")
+    tr = Trainer(tiny_config(dit_buckets=[b], motion_loss_weight=2.0), tmp_path / "m", "cpu")
+    tr.dit.load_state_dict(plain_tr.dit.state_dict())
+    with torch.no_grad():  # a transformer that predicts something (adaLN-Zero starts at zero)
+        for p in tr.dit.parameters():
+            p.add_(0.05 * torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())))
+    plain_tr.dit.load_state_dict(tr.dit.state_dict())
+    p = prepare(tr, task, b, seed=3, validation=False)
+    with torch.no_grad():
+        base, _ = dit_loss(plain_tr, task, b, 0, prepared=p)
+        loss, info = dit_loss(tr, task, b, 0, prepared=p)
+        assert float(info["motion_loss"]) > 0
+        assert float(loss) == pytest.approx(float(base) + 2.0 * float(info["motion_loss"]))
+        pv = prepare(tr, task, b, seed=3, validation=True)
+        val, vinfo = dit_loss(tr, task, b, 0, prepared=pv, validation=True)
+        val_plain, _ = dit_loss(plain_tr, task, b, 0, prepared=pv, validation=True)
+        assert "motion_loss" not in vinfo and float(val) == float(val_plain)
