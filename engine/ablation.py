@@ -33,7 +33,7 @@ from engine.data.synthetic import make_batch
 from engine.eval_prompt import OPPOSITE, caption_pairs, per_clip_loss
 from engine.models.dit import DiT, DiTConfig, patchify, unpatchify
 from engine.request import EngineError
-from engine.sampling import resolution_shift
+from engine.sampling import guided, resolution_shift
 from engine.sequence import Context, build_sequence
 from engine.train_steps import encode_batch_video, motion_loss
 
@@ -208,7 +208,7 @@ def sample_clips(dit, z0, states, mask, start_image: bool, guidance: float, seed
         )
         out = dit(seq.x, seq.sigma, seq.pos, seq.kind, s, m)[:, seq.n_context :]
         v_text, v_bare = unpatchify(out.float(), patch, grid).chunk(2)
-        v = v_bare + guidance * (v_text - v_bare)
+        v = guided(v_bare, None, v_text, guidance, 1.0)
         if start_image:
             v[:, :, :1] = 0  # the start frame is given, not generated
         return v
@@ -225,12 +225,12 @@ def decoded_direction(vae, z: torch.Tensor, specs) -> float:
     """Share of latent clips whose first object the detector, on the decoded frames, sees move
     the way its spec says (the ground truth's latents: what the autoencoder lets through)."""
     from engine.data import detector as D
+    from engine.frames import to_uint8
 
-    video = vae.decode(z)  # (B, 3, T, H, W) in [-1, 1]
-    frames = ((video.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 4, 1).cpu()
+    frames = to_uint8(vae.decode(z).permute(0, 2, 3, 4, 1))  # (B, T, H, W, 3)
     hits = [
         D.direction(f, sp.looks[0].colour) == sp.direction
-        for sp, f in zip(specs, frames.numpy(), strict=True)
+        for sp, f in zip(specs, frames, strict=True)
     ]
     return sum(hits) / max(1, len(hits))
 
@@ -245,10 +245,10 @@ def generated_direction(
     frame, image-to-video the clip from it (as an image model and a video model share the work
     in Emu Video); None: the held-out clips themselves."""
     total = 0.0
+    dim = None if task is None else dit.config.text_dim * (2 if dit.config.lexical_text else 1)
     for a in range(0, len(val.z), 32):
         specs, z = val.specs[a : a + 32], val.z[a : a + 32].float().to(device)
         if task is not None:
-            dim = dit.config.text_dim * (2 if dit.config.lexical_text else 1)
             s, m = text.encode([sp.caption for sp in specs])
             s, m = prompt_batch(s.cpu(), m.sum(1).cpu(), val.direction[a : a + 32], dim, cfg.oracle)
             s, m = s.to(device), m.to(device)
