@@ -253,7 +253,8 @@ def generated_direction(
             s, m = prompt_batch(s.cpu(), m.sum(1).cpu(), val.direction[a : a + 32], dim, cfg.oracle)
             s, m = s.to(device), m.to(device)
             if task == "two_pass":  # text-to-video, then its first frame to video anew
-                z = sample_clips(dit, z, s, m, False, cfg.guidance, 31 + a)
+                # other noise for the second pass: the first's would retrace its own clip
+                z = sample_clips(dit, z, s, m, False, cfg.guidance, 10_031 + a)
             z = sample_clips(dit, z, s, m, task != "t2v", cfg.guidance, 31 + a)
         total += decoded_direction(vae, z, specs) * len(specs)
     return total / len(val.z)

@@ -420,6 +420,12 @@ class Trainer:
                         step=step,
                         loss=float(loss.detach()),
                         task=task,
+                        # the total above includes it (times motion_loss_weight)
+                        **(
+                            {"motion_loss": float(info["motion_loss"])}
+                            if "motion_loss" in info
+                            else {}
+                        ),
                         grad_norm=float(gn),
                         lr=opt.param_groups[0]["lr"],
                         samples_per_s=seen / dt,

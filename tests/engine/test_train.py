@@ -553,3 +553,13 @@ def test_the_motion_loss_adds_to_training_and_leaves_validation_as_it_was(tmp_pa
         val, vinfo = dit_loss(tr, task, b, 0, prepared=pv, validation=True)
         val_plain, _ = dit_loss(plain_tr, task, b, 0, prepared=pv, validation=True)
         assert "motion_loss" not in vinfo and float(val) == float(val_plain)
+
+
+def test_the_step_rows_log_the_motion_loss_beside_the_total(tmp_path):
+    cfg = tiny_config(dit_steps=3, motion_loss_weight=1.0, dit_buckets=[Bucket(64, 48, 9)])
+    run(cfg, tmp_path, "vae", 5, False, "cpu")
+    run(cfg, tmp_path, "dit", 5, True, "cpu")
+    rows = [json.loads(x) for x in (tmp_path / "training_log.jsonl").read_text().splitlines()]
+    steps = [r for r in rows if r.get("event") == "step" and r.get("stage") == "dit"]
+    assert len(steps) == 3
+    assert all(0 < r["motion_loss"] < r["loss"] for r in steps)
