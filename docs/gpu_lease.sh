@@ -2,7 +2,7 @@
 # One GPU lease: continue the shipped transformer for MINUTES, its schedule fitted to them, and
 # leave the new model folder's files in $OUT (the weights split in parts of at most 15 MB).
 # Run from the repository root on the GPU machine; docs/gpu_training.md has the whole procedure.
-# usage: [LR=3e-4 WU=200 TOK=32768] bash docs/gpu_lease.sh [DEVICE [MINUTES [WORKERS [PYTHON]]]]
+# usage: [LR=3e-4 WU=200 TOK=32768 AHEAD=2] bash docs/gpu_lease.sh [DEVICE [MINUTES [WORKERS [PYTHON]]]]
 # EXTRA: more --set options, words without spaces, e.g.
 #   EXTRA='--set tasks_late={"t2v":0.2,"i2v":0.2,"carry":0.35,"refs":0.15,"continue":0.1}'
 DEV=${1:-cuda}; MIN=${2:-8.0}; WORKERS=${3:-14}; PY=${4:-python3}; TOK=${TOK:-32768}
@@ -11,26 +11,26 @@ M=resources/models/storyloom-tiny; R=/tmp/gpu_run; OUT=${OUT:-/tmp/gpu_out}; mkd
 rm -rf $R; T0=$(date +%s)
 nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv 2>/dev/null
 nproc; $PY -c "import torch,einops,safetensors,tokenizers,numpy; print('torch', torch.__version__)"
-train() {  # $1 data workers, $2 minutes; killed 70 s after its minutes at the latest
+train() {  # $1 data workers, $2 minutes, $3 prepare_ahead; killed 70 s after its minutes at most
   timeout "$(awk "BEGIN{print int($2 * 60 + 70)}")" $PY -m engine train \
     --config $M/train_config.json --stage dit --init-from $M --run-dir $R --device "$DEV" \
     --minutes "$2" --fit-schedule --set tokens_per_batch="$TOK" --set replay_ratio=3 \
-    --set data_workers="$1" --set dit_restart=true --set checkpoint_minutes=2 \
+    --set data_workers="$1" --set prepare_ahead="$3" --set dit_restart=true --set checkpoint_minutes=2 \
     --set dit_steps=40000 --set dit_lr="${LR:-3e-4}" --set warmup="${WU:-200}" ${EXTRA:-} \
     >> "$OUT/train.log" 2>&1
 }
-train "$WORKERS" "$MIN"; RC=$?; echo "train rc=$RC after $(( $(date +%s) - T0 )) s"
+train "$WORKERS" "$MIN" "${AHEAD:-2}"; RC=$?; echo "train rc=$RC after $(( $(date +%s) - T0 )) s"
 if [ $RC -ne 0 ] && [ $RC -ne 124 ] && [ $(( $(date +%s) - T0 )) -lt 150 ]; then
-  echo "failed at the start: again without data workers"; rm -rf $R
-  train 0 "$(awk "BEGIN{print $MIN - ($(date +%s) - $T0) / 60.0}")"; echo "retry rc=$?"
+  echo "failed at the start: again without data workers or preparing ahead"; rm -rf $R
+  train 0 "$(awk "BEGIN{print $MIN - ($(date +%s) - $T0) / 60.0}")" 0; echo "retry rc=$?"
 fi
 grep -E '"(fit|val|init)"' "$OUT/train.log" | tail -8; tail -5 "$OUT/train.log"
 [ -f $R/training_log.jsonl ] && $PY - $R/training_log.jsonl <<'PHASES'
 import json, sys  # where a step's time went: waiting for workers, preparing the batch, the model
 rows = [json.loads(x) for x in open(sys.argv[1])]
 rows = [r for r in rows if r.get("event") == "step" and "model_s" in r][3:]  # past start-up
-for k in ("wait_s", "data_s", "model_s", "tflops"):
-    print(k, round(sum(r[k] for r in rows) / max(1, len(rows)), 4))
+for k in ("wait_s", "data_s", "model_s", "prepare_s", "tflops"):
+    print(k, round(sum(r.get(k, 0.0) for r in rows) / max(1, len(rows)), 4))
 PHASES
 if [ -f $R/model/model.safetensors ]; then  # the last export: at the end, or every 2 minutes
   cp $R/model/config.json $R/model/training_log.jsonl $R/train_config.json "$OUT/"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,6 +138,9 @@ class Trainer:
         self._cache: dict[int, object] = {}  # replayed batches by source step
         self._val_cache: dict[tuple, object] = {}
         self._prefetch = None  # engine.train_prefetch.WorldPrefetcher while data_workers run
+        self._ahead = None  # engine.train_ahead.BatchesAhead while prepare_ahead runs
+        self._ahead_to = 0  # fresh batches up to this step have been ordered from it
+        self._text_lock = threading.Lock()  # the prompt encoder's cache is shared by two threads
         self._phases: dict[str, float] | None = None  # train_dit's step timing
         self._ordered_to = 0  # steps before this have had their world batches ordered
 
@@ -384,6 +388,10 @@ class Trainer:
             from engine.train_prefetch import WorldPrefetcher
 
             self._prefetch, self._ordered_to = WorldPrefetcher(cfg, cfg.data_workers), step
+        if cfg.prepare_ahead > 0 and cfg.data_pool == 0:
+            from engine.train_ahead import BatchesAhead
+
+            self._ahead, self._ahead_to = BatchesAhead(self.device), step
         try:
             while step < last and time.time() < deadline:
                 self.dit.train()
@@ -432,6 +440,7 @@ class Trainer:
                         tflops=flops / 1e12,
                         bucket=[b.width, b.height, b.frames],
                         **{k: v / cfg.log_every for k, v in phases.items()},
+                        **self._ahead_timing(),
                     )
                     seen, t0, tokens_done = 0, time.time(), 0
                     phases = dict.fromkeys(phases, 0.0)
@@ -447,6 +456,9 @@ class Trainer:
                     self._fit_schedule(step, since, deadline)
                     last = min(cfg.dit_steps, stop_at or cfg.dit_steps)
         finally:
+            if self._ahead is not None:  # first: its thread may be taking from the workers
+                self._ahead.close()
+                self._ahead = None
             if self._prefetch is not None:
                 self._prefetch.close()
                 self._prefetch = None
@@ -490,10 +502,56 @@ class Trainer:
                     self._prefetch.order(s, world_order(self, task, b, seed))
         self._ordered_to = max(self._ordered_to, ahead)
 
+    def _ahead_timing(self) -> dict[str, float]:
+        """For a step row: the mean time the preparing thread took per fresh batch."""
+        if self._ahead is None:
+            return {}
+        seconds, n = self._ahead.timing()
+        return {"prepare_s": seconds / max(1, n), "prepared": n}
+
+    def _make_fresh(self, src: int):
+        """Fresh batch `src`, prepared (its world taken from the workers when they rendered it)."""
+        task, b, source = self._choice(src)
+        world = None
+        if self._prefetch is not None and source == "world":
+            world = self._prefetch.take(src)
+        return prepare(self, task, b, self.cfg.seed * 7919 + src, source=source, world=world)
+
+    def _data_ahead(self, step: int, src: int):
+        """_data_for with prepare_ahead: the coming fresh batches are prepared in a thread."""
+        cfg = self.cfg
+        r = max(0, cfg.replay_ratio)
+        if self._prefetch is not None:
+            self._order_ahead(step)
+        ahead = step + cfg.prepare_ahead * (r + 1) + 1
+        for s in range(max(self._ahead_to, step), ahead):
+            if s % (r + 1) == 0 and s not in self._cache:
+                self._ahead.order(s, lambda s=s: self._make_fresh(s))
+        self._ahead_to = max(self._ahead_to, ahead)
+        prepared = self._cache.pop(src, None)
+        if prepared is None:
+            t = time.perf_counter()
+            prepared = self._ahead.take(src)
+            if self._phases is not None:
+                self._phases["wait_s"] += time.perf_counter() - t
+            if prepared is None:  # never ordered: a replayed batch from before a resume
+                prepared = self._make_fresh(src)
+        if r > 0:
+            self._cache[src] = prepared  # most recently used last
+            while len(self._cache) > cfg.replay_size:
+                self._cache.pop(next(iter(self._cache)))
+        return prepared
+
+    def encode_prompts(self, captions: list[str]):
+        with self._text_lock:
+            return self._text().encode(captions)
+
     def _data_for(self, step: int):
         cfg = self.cfg
         src = self._source_step(step)
         task, b, source = self._choice(src)
+        if self._ahead is not None:
+            return task, b, self._data_ahead(step, src)
         world = None
         if self._prefetch is not None:
             self._order_ahead(step)

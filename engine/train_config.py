@@ -122,6 +122,10 @@ class TrainConfig:
     # Processes that render the coming world batches while the device trains (0: the training
     # process renders them). A GPU needs many: it trains a batch faster than a core renders one.
     data_workers: int = 0
+    # Fresh batches prepared ahead (pictures to the device, encoded, prompts) in a thread, on a
+    # CUDA stream of its own, while the device trains (engine/train_ahead.py; 0: in the step).
+    # Changes the speed, not the run.
+    prepare_ahead: int = 0
     # The user's own footage (engine/data/folder.py): captioned videos and images. A share of
     # the transformer's steps (t2v and i2v) draws from it; the rest from the story world.
     data_folder: str | None = None

@@ -209,7 +209,7 @@ def prepare(
         ]
         if batch.references_valid is not None and not bool(batch.references_valid.all()):
             ref_valid = batch.references_valid.to(tr.device)
-    states, mask = tr._text().encode(batch.captions)
+    states, mask = tr.encode_prompts(batch.captions)
     return Prepared(
         z,
         ctx,

@@ -334,6 +334,42 @@ def test_data_workers_render_exactly_the_batches_of_the_training_process(tmp_pat
         assert all(r["wait_s"] >= 0 if workers else r["wait_s"] == 0 for r in steps)
 
 
+@pytest.mark.parametrize(("replay_ratio", "workers"), [(0, 0), (1, 0), (1, 2)])
+def test_batches_prepared_ahead_in_a_thread_are_the_batches_of_the_step(
+    tmp_path, replay_ratio, workers
+):
+    # a thread prepares the coming fresh batches (with or without worker processes rendering
+    # them): the losses are those of the run that prepares each batch in its step
+    cfg = tiny_config(dit_steps=6, replay_ratio=replay_ratio, replay_size=2)
+    a = tmp_path / "in-step"
+    run(cfg, a, "vae", 5, False, "cpu")
+    b = tmp_path / "ahead"
+    shutil.copytree(a, b)
+    run(cfg, a, "dit", 5, True, "cpu")
+    ahead = tiny_config(
+        dit_steps=6, replay_ratio=replay_ratio, replay_size=2, data_workers=workers, prepare_ahead=2
+    )
+    run(ahead, b, "dit", 5, True, "cpu")
+    la, lb = losses(a / "training_log.jsonl"), losses(b / "training_log.jsonl")
+    assert sorted(la) == list(range(1, 7)) and lb == la
+    rows = [json.loads(x) for x in (b / "training_log.jsonl").read_text().splitlines()]
+    steps = [r for r in rows if r.get("event") == "step" and r["stage"] == "dit"]
+    # the thread's time per fresh batch is logged; over the run it prepared every fresh batch
+    assert all(r["prepare_s"] >= 0 for r in steps)
+    fresh = len(range(0, 6, replay_ratio + 1))
+    assert fresh <= sum(r["prepared"] for r in steps) <= fresh + 2  # + the ones ordered ahead
+    assert any(r["prepare_s"] > 0 for r in steps)
+
+
+def test_a_run_that_prepares_ahead_resumes_exactly(tmp_path):
+    # after a resume the replay cache is empty: replayed batches from before it are prepared
+    # again in the step, and the thread goes on with the fresh ones
+    cfg = tiny_config(replay_ratio=1, replay_size=2, prepare_ahead=1)
+    a = tmp_path / "a"
+    run(cfg, a, "vae", 5, False, "cpu")
+    assert_dit_resumes_exactly(cfg, a, stop_at=3)
+
+
 def test_a_world_batch_is_rendered_in_8_bits_the_same_in_a_worker():
     from types import SimpleNamespace
 
