@@ -59,6 +59,26 @@ def lr_at(step: int, base: float, warmup: int, total: int, min_ratio: float) -> 
     return base * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * p)))
 
 
+class StepPhases:
+    """Where the steps' time went since the last log row: `wait_s` waiting for the data workers
+    or the preparing thread, `data_s` preparing the batch in the step (rendering without workers,
+    encoding, prompts), `model_s` the transformer's step. One object for the whole run, reset in
+    place by `means`, so that the data path's waits land in the row they belong to."""
+
+    def __init__(self) -> None:
+        self.sums = dict.fromkeys(("wait_s", "data_s", "model_s"), 0.0)
+
+    def add(self, phase: str, seconds: float) -> None:
+        self.sums[phase] += seconds
+
+    def means(self, steps: int) -> dict[str, float]:
+        """Each phase's mean over `steps` steps; the sums start again from zero."""
+        out = {k: v / max(1, steps) for k, v in self.sums.items()}
+        for k in self.sums:
+            self.sums[k] = 0.0
+        return out
+
+
 @dataclass
 class RunPaths:
     root: Path
@@ -141,7 +161,7 @@ class Trainer:
         self._ahead = None  # engine.train_ahead.BatchesAhead while prepare_ahead runs
         self._ahead_to = 0  # fresh batches up to this step have been ordered from it
         self._text_lock = threading.Lock()  # the prompt encoder's cache is shared by two threads
-        self._phases: dict[str, float] | None = None  # train_dit's step timing
+        self._phases: StepPhases | None = None  # train_dit's step timing
         self._ordered_to = 0  # steps before this have had their world batches ordered
 
     # ----------------------------------------------------------------- logging
@@ -380,8 +400,7 @@ class Trainer:
         seen, t0, tokens_done = 0, time.time(), 0
         # Where a step's time goes, as means over the log window: waiting for the data workers,
         # preparing the batch (rendering without workers, encoding, text), the model's step.
-        phases = {"wait_s": 0.0, "data_s": 0.0, "model_s": 0.0}
-        self._phases = phases
+        phases = self._phases = StepPhases()
         last = min(cfg.dit_steps, stop_at or cfg.dit_steps)
         first, since = step, None  # fit: the step rate is measured from `since`
         if cfg.data_workers > 0 and cfg.data_pool == 0:
@@ -397,11 +416,11 @@ class Trainer:
                 self.dit.train()
                 for g in opt.param_groups:
                     g["lr"] = self._dit_lr(step) * g.get("lr_scale", 1.0)
-                t_data, waited = time.perf_counter(), phases["wait_s"]
+                t_data, waited = time.perf_counter(), phases.sums["wait_s"]
                 task, b, prepared = self._data_for(step)
                 self._sync()
                 t_model = time.perf_counter()
-                phases["data_s"] += t_model - t_data - (phases["wait_s"] - waited)
+                phases.add("data_s", t_model - t_data - (phases.sums["wait_s"] - waited))
                 with torch.autocast(
                     self.device.type, dtype=self.amp_dit, enabled=self.amp_dit is not None
                 ):
@@ -414,7 +433,7 @@ class Trainer:
                     self._ema_update(step)
                 else:  # one bad batch must not poison the weights: skip it, on the record
                     self.log(event="skipped", stage="dit", step=step, task=task, loss=float(loss))
-                phases["model_s"] += time.perf_counter() - t_model  # isfinite(gn) synced
+                phases.add("model_s", time.perf_counter() - t_model)  # isfinite(gn) synced
                 step += 1
                 seen += info["batch"]
                 self.totals["dit_samples"] += info["batch"]
@@ -439,11 +458,10 @@ class Trainer:
                         samples_per_s=seen / dt,
                         tflops=flops / 1e12,
                         bucket=[b.width, b.height, b.frames],
-                        **{k: v / cfg.log_every for k, v in phases.items()},
+                        **phases.means(cfg.log_every),
                         **self._ahead_timing(),
                     )
                     seen, t0, tokens_done = 0, time.time(), 0
-                    phases = dict.fromkeys(phases, 0.0)
                 if step % cfg.val_every == 0:
                     self.log(event="val", stage="dit", step=step, **self.validate_parts(val))
                 if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
@@ -533,7 +551,7 @@ class Trainer:
             t = time.perf_counter()
             prepared = self._ahead.take(src)
             if self._phases is not None:
-                self._phases["wait_s"] += time.perf_counter() - t
+                self._phases.add("wait_s", time.perf_counter() - t)
             if prepared is None:  # never ordered: a replayed batch from before a resume
                 prepared = self._make_fresh(src)
         if r > 0:
@@ -558,7 +576,7 @@ class Trainer:
             t = time.perf_counter()
             world = self._prefetch.take(src)
             if self._phases is not None:
-                self._phases["wait_s"] += time.perf_counter() - t
+                self._phases.add("wait_s", time.perf_counter() - t)
         if cfg.replay_ratio <= 0 and source == "world" and world is None:
             return task, b, None
         prepared = self._cache.pop(src, None)

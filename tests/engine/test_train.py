@@ -361,6 +361,19 @@ def test_batches_prepared_ahead_in_a_thread_are_the_batches_of_the_step(
     assert any(r["prepare_s"] > 0 for r in steps)
 
 
+def test_step_phases_keep_counting_after_each_log_row():
+    # the data path adds its waits to the run's one StepPhases: a wait after a log row must
+    # land in the next row (rebinding a fresh dict there once lost every wait after the first)
+    from engine.train import StepPhases
+
+    phases = StepPhases()
+    phases.add("wait_s", 1.0)
+    phases.add("model_s", 0.5)
+    assert phases.means(2) == {"wait_s": 0.5, "data_s": 0.0, "model_s": 0.25}
+    phases.add("wait_s", 0.3)
+    assert phases.means(1) == {"wait_s": 0.3, "data_s": 0.0, "model_s": 0.0}
+
+
 def test_a_run_that_prepares_ahead_resumes_exactly(tmp_path):
     # after a resume the replay cache is empty: replayed batches from before it are prepared
     # again in the step, and the thread goes on with the fresh ones
