@@ -361,6 +361,23 @@ def test_batches_prepared_ahead_in_a_thread_are_the_batches_of_the_step(
     assert any(r["prepare_s"] > 0 for r in steps)
 
 
+def test_a_continued_run_replays_only_batches_of_its_own(tmp_path):
+    # replay draws from the recent fresh batches; a run continued from a model folder at step
+    # 1001 must not reach back before it (those batches are in no cache and with no worker)
+    from engine.train import Trainer
+
+    tr = Trainer(tiny_config(replay_ratio=3, replay_size=64), tmp_path / "r", "cpu")
+    fresh_run = {s: tr._source_step(s) for s in range(1001, 1400)}
+    assert min(fresh_run.values()) < 1000  # from scratch, the window reaches back
+    tr.warm_from = 1001
+    sources = {s: tr._source_step(s) for s in range(1001, 1400)}
+    assert all(src % 4 == 0 and src <= s for s, src in sources.items())
+    assert {src for s, src in sources.items() if s < 1004} == {1000}  # the batch just before
+    assert all(src >= 1004 for s, src in sources.items() if s >= 1004)
+    assert len(set(sources.values())) > 50  # still drawn from many recent batches
+    assert sources == {s: tr._source_step(s) for s in range(1001, 1400)}  # a pure function
+
+
 def test_step_phases_keep_counting_after_each_log_row():
     # the data path adds its waits to the run's one StepPhases: a wait after a log row must
     # land in the next row (rebinding a fresh dict there once lost every wait after the first)
