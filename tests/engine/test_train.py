@@ -378,6 +378,20 @@ def test_a_continued_run_replays_only_batches_of_its_own(tmp_path):
     assert sources == {s: tr._source_step(s) for s in range(1001, 1400)}  # a pure function
 
 
+def test_every_tensor_of_a_prepared_batch_is_handed_to_the_training_stream():
+    # on a GPU each of them must be marked as used by the step's stream (record_stream), or the
+    # preparing stream may reuse its memory while the step still reads it
+    from engine.sequence import Context
+    from engine.train_ahead import _tensors
+    from engine.train_steps import Prepared
+
+    t = [torch.zeros(1) + i for i in range(7)]
+    ctx = Context(start=t[0], previous=t[1], references=[t[2], t[3]])
+    p = Prepared(t[4], ctx, None, t[5], t[6], t[6][:0], 3)
+    found = _tensors(p)
+    assert {id(x) for x in found} >= {id(x) for x in t} and len(found) == 8
+
+
 def test_step_phases_keep_counting_after_each_log_row():
     # the data path adds its waits to the run's one StepPhases: a wait after a log row must
     # land in the next row (rebinding a fresh dict there once lost every wait after the first)
