@@ -28,6 +28,8 @@ grep -E '"(fit|val|init)"' "$OUT/train.log" | tail -8; tail -5 "$OUT/train.log"
 [ -f $R/training_log.jsonl ] && $PY - $R/training_log.jsonl <<'PHASES'
 import json, sys  # where a step's time went: waiting for workers, preparing the batch, the model
 rows = [json.loads(x) for x in open(sys.argv[1])]
+inits = [i for i, r in enumerate(rows) if r.get("event") == "init" and r.get("stage") == "dit"]
+rows = rows[inits[-1] if inits else 0:]  # this run's rows: the log carries the model's history
 rows = [r for r in rows if r.get("event") == "step" and "model_s" in r][3:]  # past start-up
 for k in ("wait_s", "data_s", "model_s", "prepare_s", "tflops"):
     print(k, round(sum(r.get(k, 0.0) for r in rows) / max(1, len(rows)), 4))
