@@ -11,12 +11,15 @@ M=resources/models/storyloom-tiny; R=/tmp/gpu_run; OUT=${OUT:-/tmp/gpu_out}; mkd
 rm -rf $R; T0=$(date +%s)
 nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv 2>/dev/null
 nproc; $PY -c "import torch,einops,safetensors,tokenizers,numpy; print('torch', torch.__version__)"
+# context_start is a share of dit_steps: keep the step it names where the model's config has it
+CS=$($PY -c "import json; c = json.load(open('$M/train_config.json'));
+print(c.get('context_start', 0.2) * c['dit_steps'] / 40000)")
 train() {  # $1 data workers, $2 minutes, $3 prepare_ahead; killed 70 s after its minutes at most
   timeout "$(awk "BEGIN{print int($2 * 60 + 70)}")" $PY -m engine train \
     --config $M/train_config.json --stage dit --init-from $M --run-dir $R --device "$DEV" \
     --minutes "$2" --fit-schedule --set tokens_per_batch="$TOK" --set replay_ratio=3 \
     --set data_workers="$1" --set prepare_ahead="$3" --set dit_restart=true --set checkpoint_minutes=2 \
-    --set dit_steps=40000 --set dit_lr="${LR:-3e-4}" --set warmup="${WU:-200}" ${EXTRA:-} \
+    --set dit_steps=40000 --set context_start="$CS" --set dit_lr="${LR:-3e-4}" --set warmup="${WU:-200}" ${EXTRA:-} \
     >> "$OUT/train.log" 2>&1
 }
 train "$WORKERS" "$MIN" "${AHEAD:-2}"; RC=$?; echo "train rc=$RC after $(( $(date +%s) - T0 )) s"
