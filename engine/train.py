@@ -561,10 +561,13 @@ class Trainer:
             if prepared is None:  # never ordered: a replayed batch from before a resume
                 prepared = self._make_fresh(src)
         if r > 0:
-            self._cache[src] = prepared  # most recently used last
-            while len(self._cache) > cfg.replay_size:
-                self._cache.pop(next(iter(self._cache)))
+            self._keep_for_replay(src, prepared)
         return prepared
+
+    def _keep_for_replay(self, src: int, prepared) -> None:
+        self._cache[src] = prepared  # most recently used last
+        while len(self._cache) > self.cfg.replay_size:
+            self._cache.pop(next(iter(self._cache)))
 
     def encode_prompts(self, captions: list[str]):
         with self._text_lock:
@@ -588,11 +591,8 @@ class Trainer:
         prepared = self._cache.pop(src, None)
         if prepared is None:
             prepared = prepare(self, task, b, cfg.seed * 7919 + src, source=source, world=world)
-        if cfg.replay_ratio <= 0:
-            return task, b, prepared
-        self._cache[src] = prepared  # most recently used last
-        while len(self._cache) > cfg.replay_size:
-            self._cache.pop(next(iter(self._cache)))
+        if cfg.replay_ratio > 0:
+            self._keep_for_replay(src, prepared)
         return task, b, prepared
 
     def _sync(self) -> None:

@@ -1,10 +1,10 @@
 """The coming fresh batches prepared in a thread while the device trains on the current one.
 
-On a GPU a fresh batch's preparation (the world's pictures to the device, the autoencoder's
-encoding, the prompts) took about as long as the transformer's step in the 2026-12-04 lease
-(data_s 0.10 s against model_s 0.09 s a step, averaged over replayed and fresh steps), and the
-two ran one after the other on one stream, each far from filling the chip. Here preparation runs
-in one thread on a CUDA stream of its own, so its kernels can run beside the step's.
+On a GPU the batch's side of a step (waiting for the workers' renders, then the world's
+pictures to the device, the autoencoder's encoding, the prompts) took about as long as the
+transformer's step in the 2026-12-04 lease (data_s 0.07-0.10 s against model_s 0.08-0.09 s a
+step), and it ran before the step, not beside it, though neither fills the chip. Here it runs
+in one thread on a CUDA stream of its own, so its waits and kernels can overlap the step's.
 
 A prepared batch is a pure function of its source step (engine.train_steps.Prepared), so this
 changes when a batch is made, not what it is: a run with it has the losses of a run without.

@@ -86,8 +86,8 @@ def test_the_shipped_model_has_learned_to_follow_a_start_image():
 def test_the_probe_finds_that_the_shipped_model_reads_colour_and_background_words():
     """Stills: the caption naming the wrong colour or background fits worse at a mid noise level
     (measured at step 25053: colour preferred on 0.83 of clips, loss +9 %; background 0.83,
-    +138 %; at step 21844 +14 % and +74 %). A model that ignored those words would score 0.5 and 0 %: the probe measures the
-    reading, it does not assume it."""
+    +138 %; at step 21844 +14 % and +74 %). A model that ignored those words would score 0.5
+    and 0 %: the probe measures the reading, it does not assume it."""
     from engine.eval_prompt import ProbeConfig, probe
 
     eng = Engine.load(device="cpu")

@@ -306,23 +306,22 @@ def test_config_keys_can_be_overridden_on_the_command_line(tmp_path):
             TrainConfig.load(path, [bad])
 
 
+def dit_in_step_and_with(tmp_path, replay_ratio: int, **variant):
+    """Train the same 6 transformer steps (after one autoencoder) twice: every batch made in
+    its step, and with `variant`'s data-path settings. Returns the two run folders."""
+    base = dict(dit_steps=6, replay_ratio=replay_ratio, replay_size=2)
+    a, b = tmp_path / "in-step", tmp_path / "variant"
+    run(tiny_config(**base), a, "vae", 5, False, "cpu")
+    shutil.copytree(a, b)
+    run(tiny_config(**base), a, "dit", 5, True, "cpu")
+    run(tiny_config(**base, **variant), b, "dit", 5, True, "cpu")
+    return a, b
+
+
 @pytest.mark.parametrize("replay_ratio", [0, 1])
 def test_data_workers_render_exactly_the_batches_of_the_training_process(tmp_path, replay_ratio):
     # workers render the coming world batches in other processes: the run must not change
-    cfg = tiny_config(dit_steps=6, replay_ratio=replay_ratio, replay_size=2)
-    a = tmp_path / "in-process"
-    run(cfg, a, "vae", 5, False, "cpu")
-    b = tmp_path / "workers"
-    shutil.copytree(a, b)
-    run(cfg, a, "dit", 5, True, "cpu")
-    run(
-        tiny_config(dit_steps=6, replay_ratio=replay_ratio, data_workers=2),
-        b,
-        "dit",
-        5,
-        True,
-        "cpu",
-    )
+    a, b = dit_in_step_and_with(tmp_path, replay_ratio, data_workers=2)
     la, lb = losses(a / "training_log.jsonl"), losses(b / "training_log.jsonl")
     assert sorted(la) == sorted(lb) == list(range(1, 7))
     assert lb == la
@@ -340,16 +339,7 @@ def test_batches_prepared_ahead_in_a_thread_are_the_batches_of_the_step(
 ):
     # a thread prepares the coming fresh batches (with or without worker processes rendering
     # them): the losses are those of the run that prepares each batch in its step
-    cfg = tiny_config(dit_steps=6, replay_ratio=replay_ratio, replay_size=2)
-    a = tmp_path / "in-step"
-    run(cfg, a, "vae", 5, False, "cpu")
-    b = tmp_path / "ahead"
-    shutil.copytree(a, b)
-    run(cfg, a, "dit", 5, True, "cpu")
-    ahead = tiny_config(
-        dit_steps=6, replay_ratio=replay_ratio, replay_size=2, data_workers=workers, prepare_ahead=2
-    )
-    run(ahead, b, "dit", 5, True, "cpu")
+    a, b = dit_in_step_and_with(tmp_path, replay_ratio, data_workers=workers, prepare_ahead=2)
     la, lb = losses(a / "training_log.jsonl"), losses(b / "training_log.jsonl")
     assert sorted(la) == list(range(1, 7)) and lb == la
     rows = [json.loads(x) for x in (b / "training_log.jsonl").read_text().splitlines()]
