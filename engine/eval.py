@@ -59,12 +59,24 @@ def _mean(xs: list[float]) -> float | None:
     return float(np.mean(xs)) if xs else None
 
 
+def _character_crops(case: EvalCase, clip: np.ndarray) -> list[np.ndarray | None]:
+    """The story character's crop in three frames of the clip (None where it is not found)."""
+    colour = case.spec.looks[0].colour
+    idx = np.linspace(0, len(clip) - 1, min(3, len(clip))).astype(int)
+    return [D.object_crop(clip[i], colour) for i in idx]
+
+
 def _consistency(case: EvalCase, clip: np.ndarray) -> float:
     """Identity-pattern similarity of the character in the clip to its reference still."""
-    colour = case.spec.looks[0].colour
-    ref = D.object_crop(case.reference_crop_of, colour)
-    idx = np.linspace(0, len(clip) - 1, min(3, len(clip))).astype(int)
-    return float(np.mean([D.identity_similarity(D.object_crop(clip[i], colour), ref) for i in idx]))
+    ref = D.object_crop(case.reference_crop_of, case.spec.looks[0].colour)
+    return float(np.mean([D.identity_similarity(c, ref) for c in _character_crops(case, clip)]))
+
+
+def _pattern_shown(case: EvalCase, clip: np.ndarray) -> float:
+    """The share of those frames in which the character is found with a pattern on it at all.
+    Every story character has one; a character drawn plain scores only the layout half of the
+    similarity (about 0.4), so this says which half a consistency score comes from."""
+    return float(np.mean([D.shows_pattern(c) for c in _character_crops(case, clip)]))
 
 
 def _later_error(case: EvalCase, clip: np.ndarray) -> float:
@@ -94,6 +106,8 @@ SCORE_KEYS = (
     "consistency_with_context",
     "consistency_without_context",
     "consistency_ground_truth",
+    "pattern_shown_with_context",
+    "pattern_shown_without_context",
     "flicker",
 )
 
@@ -138,8 +152,9 @@ def case_scores(case: EvalCase, clip: np.ndarray) -> dict[str, float]:
         m["relation_accuracy"] = D.relation(clip[0], a, b) == spec.relation
         m["count_accuracy"] = D.count(clip[0]) == len(spec.looks)
     elif k in ("story_with", "story_without"):
-        key = "consistency_with_context" if k == "story_with" else "consistency_without_context"
-        m[key] = _consistency(case, clip)
+        side = "with_context" if k == "story_with" else "without_context"
+        m[f"consistency_{side}"] = _consistency(case, clip)
+        m[f"pattern_shown_{side}"] = _pattern_shown(case, clip)
         if k == "story_with":
             m["consistency_ground_truth"] = _consistency(case, render_uint8(spec))
     return {key: float(v) for key, v in m.items()}
@@ -221,6 +236,7 @@ CEILING_KEYS = (
     "relation_accuracy",
     "i2v_psnr_db",
     "consistency_with_context",
+    "pattern_shown_with_context",
 )
 # story_with: the next scene's truth through the autoencoder, against the reference still (how
 # much of the identity pattern the autoencoder keeps)
@@ -339,7 +355,7 @@ def format_table(scores: dict) -> str:
             continue
         if v is None:
             txt = "-"
-        elif k.endswith("accuracy") or k.startswith("consistency"):
+        elif k.endswith("accuracy") or k.startswith(("consistency", "pattern_shown")):
             txt = f"{100 * v:6.1f} %"
         elif k == "i2v_psnr_db":
             txt = f"{v:6.2f} dB"

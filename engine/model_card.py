@@ -39,7 +39,7 @@ class EvalRun:
 def _fmt(key: str, v) -> str:
     if v is None:
         return "-"
-    if key.endswith("accuracy") or key.startswith("consistency"):
+    if key.endswith("accuracy") or key.startswith(("consistency", "pattern_shown")):
         return f"{100 * v:.1f} %"
     if key == "i2v_psnr_db":
         return f"{v:.2f} dB"
@@ -422,6 +422,20 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
                 f"- Scene consistency: {_fmt('consistency', w)} with carry-over/references against "
                 f"{_fmt('consistency', wo)} without (ground truth {gt}{through})."
             )
+            pw, pwo = s.get("pattern_shown_with_context"), s.get("pattern_shown_without_context")
+            if pw is not None and pwo is not None:
+                pae = (s.get("autoencoder") or {}).get("pattern_shown_with_context")
+                lines.append(
+                    f"  The character shows a pattern at all in {_fmt('pattern_shown', pw)} of "
+                    f"the frames scored with context and {_fmt('pattern_shown', pwo)} without"
+                    + (
+                        f" (the ground truth through the autoencoder alone: "
+                        f"{_fmt('pattern_shown', pae)})"
+                        if pae is not None
+                        else ""
+                    )
+                    + "; a character drawn plain scores only the layout half of the similarity."
+                )
         follow = s.get("i2v_follow")
         if follow is not None:
             lines.append(

@@ -339,6 +339,13 @@ def _pattern_hist(c: np.ndarray) -> np.ndarray | None:
     return h / h.sum()
 
 
+def shows_pattern(crop: np.ndarray | None) -> bool:
+    """Whether an object crop has any pattern on it: at least 3 % of its pixels off its main
+    colour (a found object drawn plain has none)."""
+    h = None if crop is None else _pattern_hist(crop)
+    return h is not None and h.sum() > 0
+
+
 def identity_similarity(a: np.ndarray | None, b: np.ndarray | None) -> float:
     """0-1 similarity of two object crops' identity patterns: the colours of their pattern
     (histogram intersection) and their layout inside the silhouettes (mean absolute difference)."""

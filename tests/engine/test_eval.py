@@ -98,6 +98,7 @@ def test_ground_truth_scores_near_perfect(cases):
     assert s["flicker"] < 0.5
     assert s["consistency_ground_truth"] >= 0.7
     assert s["consistency_with_context"] == pytest.approx(s["consistency_ground_truth"])
+    assert s["pattern_shown_with_context"] == s["pattern_shown_without_context"] == 1.0
 
 
 def test_the_start_image_score_measures_what_the_image_adds(cases):
@@ -127,6 +128,27 @@ def test_random_noise_scores_near_chance(cases):
     assert s["i2v_psnr_db"] < 12
     assert s["flicker"] > 50
     assert s["consistency_with_context"] < 0.3
+    assert s["pattern_shown_with_context"] == 0.0  # no character is found in noise
+
+
+def test_a_character_drawn_plain_is_found_but_shows_no_pattern(cases):
+    """The story character recoloured to its main colour alone: found in every frame, with the
+    layout half of the similarity, and no pattern."""
+    from dataclasses import replace
+
+    from engine.data.world_render import render_uint8
+    from engine.eval import case_scores
+
+    story = [c for c in cases if c.kind == "story_with"]
+    assert story
+    for c in story:
+        look = c.spec.looks[0]
+        plain = replace(look, pattern_colours=(look.rgb(),) * len(look.pattern_colours))
+        clip = render_uint8(replace(c.spec, looks=[plain, *c.spec.looks[1:]]))
+        s = case_scores(c, clip)
+        assert s["pattern_shown_with_context"] == 0.0
+        assert 0.2 < s["consistency_with_context"] < 0.5  # layout only
+        assert D.shows_pattern(D.object_crop(c.reference_crop_of, look.colour))
 
 
 def test_clips_that_do_not_match_the_cases_are_refused(cases):

@@ -87,12 +87,15 @@ def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, t
         "consistency_with_context": 0.3,
         "consistency_without_context": 0.2,
         "consistency_ground_truth": 0.8,
+        "pattern_shown_with_context": 0.25,
+        "pattern_shown_without_context": 0.125,
         "dit_step": 300,
         "autoencoder": {
             "colour_accuracy": 0.5,
             "shape_accuracy": 0.25,
             "i2v_psnr_db": 22.2,
             "consistency_with_context": 0.45,
+            "pattern_shown_with_context": 0.5,
         },
     }
     (tmp_path / "e.json").write_text(json.dumps(scores))
@@ -103,6 +106,10 @@ def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, t
     assert "| seconds_per_clip" not in card  # not measured: no row
     assert "autoencoder alone falls short on colour_accuracy, shape_accuracy, i2v_psnr_db" in card
     assert "(ground truth 80.0 %; the ground truth through the autoencoder alone 45.0 %)" in card
+    assert (
+        "shows a pattern at all in 25.0 % of the frames scored with context and 12.5 % without "
+        "(the ground truth through the autoencoder alone: 50.0 %)" in card
+    )
     # shape: the autoencoder (25 %) is further below the goal than the model below it
     assert "What closes the gaps: a better autoencoder first (above)" in card
     # once the model is the larger gap everywhere, the card says to train the transformer first
