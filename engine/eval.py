@@ -298,6 +298,8 @@ def _kept_ceiling(meta: dict, cases: list[EvalCase]) -> dict[str, dict[str, floa
     kept = meta.get("autoencoder")
     if not isinstance(kept, dict) or kept.get("detector") != D.VERSION:
         return None
+    if not set(CEILING_KEYS) <= set(kept.get("keys") or ()):  # kept before a score was added
+        return None
     by_name = kept.get("cases") or {}
     names = [c.name for c in cases if c.kind in CEILING_KINDS]
     if not all(isinstance(by_name.get(n), dict) for n in names):
@@ -308,11 +310,16 @@ def _kept_ceiling(meta: dict, cases: list[EvalCase]) -> dict[str, dict[str, floa
 def _keep_ceiling(folder: str, meta: dict, ceiling: dict[str, dict[str, float]]) -> None:
     """Add these cases' ceiling to what the clips in `folder` keep (a subset adds to the rest)."""
     kept = meta.get("autoencoder")
-    same = isinstance(kept, dict) and kept.get("detector") == D.VERSION
+    same = (
+        isinstance(kept, dict)
+        and kept.get("detector") == D.VERSION
+        and set(CEILING_KEYS) <= set(kept.get("keys") or ())
+    )
     earlier = (kept.get("cases") or {}) if same else {}
     cases = {**earlier, **ceiling}
     try:
-        add_to_meta(folder, {"autoencoder": {"detector": D.VERSION, "cases": cases}})
+        entry = {"detector": D.VERSION, "keys": list(CEILING_KEYS), "cases": cases}
+        add_to_meta(folder, {"autoencoder": entry})
     except (EngineError, OSError) as e:
         print(f"warning: the autoencoder's scores were not kept: {e}", file=sys.stderr)
 

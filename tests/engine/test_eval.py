@@ -262,6 +262,16 @@ def test_saved_clips_score_the_same_without_generating(tiny_model_dir, tmp_path,
     assert main([*common, "--limit", "1", "--clips", str(kept)]) == 0
     assert json.loads(capsys.readouterr().out) == first
     assert json.loads((kept / "clips.json").read_text())["autoencoder"]["detector"] == D.VERSION
+    # kept before a ceiling score existed (no "keys"): computed again, with that score
+    meta = json.loads((kept / "clips.json").read_text())
+    del meta["autoencoder"]["keys"]
+    for case in meta["autoencoder"]["cases"].values():
+        case.pop("pattern_shown_with_context", None)
+    (kept / "clips.json").write_text(json.dumps(meta))
+    assert main([*common, "--limit", "1", "--clips", str(kept)]) == 0
+    assert json.loads(capsys.readouterr().out) == first
+    kept_story = json.loads((kept / "clips.json").read_text())["autoencoder"]["cases"]
+    assert "pattern_shown_with_context" in kept_story["story-00-with"]
     # compared case by case with clips kept elsewhere (here: the same ones, so every case ties)
     assert main([*common, "--limit", "1", "--clips", str(kept), "--against", str(kept)]) == 0
     paired = json.loads(capsys.readouterr().out)["against"]
