@@ -35,7 +35,7 @@ from engine.eval_clips import (
     save_latents,
     write_contact_sheet,
 )
-from engine.eval_paired import format_paired, paired_comparison
+from engine.eval_paired import format_paired, is_share, paired_comparison
 from engine.request import EngineError, GenerationRequest
 
 __all__ = [
@@ -66,17 +66,17 @@ def _character_crops(case: EvalCase, clip: np.ndarray) -> list[np.ndarray | None
     return [D.object_crop(clip[i], colour) for i in idx]
 
 
-def _consistency(case: EvalCase, clip: np.ndarray) -> float:
-    """Identity-pattern similarity of the character in the clip to its reference still."""
+def _consistency(case: EvalCase, crops: list[np.ndarray | None]) -> float:
+    """Identity-pattern similarity of the character's crops to its reference still."""
     ref = D.object_crop(case.reference_crop_of, case.spec.looks[0].colour)
-    return float(np.mean([D.identity_similarity(c, ref) for c in _character_crops(case, clip)]))
+    return float(np.mean([D.identity_similarity(c, ref) for c in crops]))
 
 
-def _pattern_shown(case: EvalCase, clip: np.ndarray) -> float:
-    """The share of those frames in which the character is found with a pattern on it at all.
+def _pattern_shown(crops: list[np.ndarray | None]) -> float:
+    """The share of the crops in which the character is found with a pattern on it at all.
     Every story character has one; a character drawn plain scores only the layout half of the
     similarity (about 0.4), so this says which half a consistency score comes from."""
-    return float(np.mean([D.shows_pattern(c) for c in _character_crops(case, clip)]))
+    return float(np.mean([D.shows_pattern(c) for c in crops]))
 
 
 def _later_error(case: EvalCase, clip: np.ndarray) -> float:
@@ -153,10 +153,13 @@ def case_scores(case: EvalCase, clip: np.ndarray) -> dict[str, float]:
         m["count_accuracy"] = D.count(clip[0]) == len(spec.looks)
     elif k in ("story_with", "story_without"):
         side = "with_context" if k == "story_with" else "without_context"
-        m[f"consistency_{side}"] = _consistency(case, clip)
-        m[f"pattern_shown_{side}"] = _pattern_shown(case, clip)
+        crops = _character_crops(case, clip)  # found once, read by both scores
+        m[f"consistency_{side}"] = _consistency(case, crops)
+        m[f"pattern_shown_{side}"] = _pattern_shown(crops)
         if k == "story_with":
-            m["consistency_ground_truth"] = _consistency(case, render_uint8(spec))
+            m["consistency_ground_truth"] = _consistency(
+                case, _character_crops(case, render_uint8(spec))
+            )
     return {key: float(v) for key, v in m.items()}
 
 
@@ -291,14 +294,22 @@ def _to_length(frames: np.ndarray, n: int) -> np.ndarray:
     return frames[np.clip(np.arange(n), 0, frames.shape[0] - 1)]
 
 
+def _current(kept) -> bool:
+    """Whether a kept ceiling was read by this detector and has every ceiling score (one kept
+    before a score was added lacks it)."""
+    return (
+        isinstance(kept, dict)
+        and kept.get("detector") == D.VERSION
+        and set(CEILING_KEYS) <= set(kept.get("keys") or ())
+    )
+
+
 def _kept_ceiling(meta: dict, cases: list[EvalCase]) -> dict[str, dict[str, float]] | None:
     """The per-case ceiling kept with saved clips (`meta["autoencoder"]`), if it covers these
     cases and this detector read it (the clips' model is checked before): rescoring then skips
     the autoencoder."""
     kept = meta.get("autoencoder")
-    if not isinstance(kept, dict) or kept.get("detector") != D.VERSION:
-        return None
-    if not set(CEILING_KEYS) <= set(kept.get("keys") or ()):  # kept before a score was added
+    if not _current(kept):
         return None
     by_name = kept.get("cases") or {}
     names = [c.name for c in cases if c.kind in CEILING_KINDS]
@@ -310,12 +321,7 @@ def _kept_ceiling(meta: dict, cases: list[EvalCase]) -> dict[str, dict[str, floa
 def _keep_ceiling(folder: str, meta: dict, ceiling: dict[str, dict[str, float]]) -> None:
     """Add these cases' ceiling to what the clips in `folder` keep (a subset adds to the rest)."""
     kept = meta.get("autoencoder")
-    same = (
-        isinstance(kept, dict)
-        and kept.get("detector") == D.VERSION
-        and set(CEILING_KEYS) <= set(kept.get("keys") or ())
-    )
-    earlier = (kept.get("cases") or {}) if same else {}
+    earlier = (kept.get("cases") or {}) if _current(kept) else {}
     cases = {**earlier, **ceiling}
     try:
         entry = {"detector": D.VERSION, "keys": list(CEILING_KEYS), "cases": cases}
@@ -362,7 +368,7 @@ def format_table(scores: dict) -> str:
             continue
         if v is None:
             txt = "-"
-        elif k.endswith("accuracy") or k.startswith(("consistency", "pattern_shown")):
+        elif is_share(k):
             txt = f"{100 * v:6.1f} %"
         elif k == "i2v_psnr_db":
             txt = f"{v:6.2f} dB"

@@ -18,6 +18,11 @@ LOWER_IS_BETTER = ("i2v_later_error", "i2v_later_error_without", "flicker")
 NOT_COMPARED = ("consistency_ground_truth",)
 
 
+def is_share(key: str) -> bool:
+    """Whether a score is a share 0-1 (an accuracy, a similarity or a rate), shown as a percent."""
+    return key.endswith("accuracy") or key.startswith(("consistency", "pattern_shown"))
+
+
 def sign_test_p(better: int, worse: int) -> float:
     """Two-sided exact sign test: the chance of a split at least this lopsided between
     `better` and `worse` if either model were as likely to win each case."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.cli_options import SAMPLING_KEYS
+from engine.eval_paired import is_share
 
 # The default model's targets (issue "story world ... default model"): key -> (goal, higher is better)
 TARGETS: dict[str, tuple[float, bool]] = {
@@ -39,7 +40,7 @@ class EvalRun:
 def _fmt(key: str, v) -> str:
     if v is None:
         return "-"
-    if key.endswith("accuracy") or key.startswith(("consistency", "pattern_shown")):
+    if is_share(key):
         return f"{100 * v:.1f} %"
     if key == "i2v_psnr_db":
         return f"{v:.2f} dB"
@@ -425,16 +426,12 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
             pw, pwo = s.get("pattern_shown_with_context"), s.get("pattern_shown_without_context")
             if pw is not None and pwo is not None:
                 pae = (s.get("autoencoder") or {}).get("pattern_shown_with_context")
+                kept_by = "the ground truth through the autoencoder alone"
+                in_ae = "" if pae is None else f" ({kept_by}: {_fmt('pattern_shown', pae)})"
                 lines.append(
                     f"  The character shows a pattern at all in {_fmt('pattern_shown', pw)} of "
-                    f"the frames scored with context and {_fmt('pattern_shown', pwo)} without"
-                    + (
-                        f" (the ground truth through the autoencoder alone: "
-                        f"{_fmt('pattern_shown', pae)})"
-                        if pae is not None
-                        else ""
-                    )
-                    + "; a character drawn plain scores only the layout half of the similarity."
+                    f"the frames scored with context and {_fmt('pattern_shown', pwo)} without{in_ae}"
+                    "; a character drawn plain scores only the layout half of the similarity."
                 )
         follow = s.get("i2v_follow")
         if follow is not None:
