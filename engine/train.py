@@ -21,6 +21,7 @@ from engine import checkpoint as ckpt
 from engine.model_bundle import ModelBundle, build_dit, build_vae
 from engine.precision import transformer_dtype
 from engine.request import EngineError
+from engine.train_adversarial import adversarial_generator_term, discriminator_backward
 from engine.train_config import Bucket, TrainConfig
 from engine.train_steps import (
     dit_loss,
@@ -195,7 +196,7 @@ class Trainer:
         self._save_state("vae", step, {"vae.": self.vae}, opt)
         self.export()
 
-    def train_decoder(self, minutes: float, resume: bool) -> None:
+    def train_decoder(self, minutes: float, resume: bool, stop_at: int | None = None) -> None:
         """Fine-tune the autoencoder's decoder on its frozen encoder: the latents the transformer
         learned stay exactly the same, and the pictures it decodes get better. Starts from the
         run's transformer state (its autoencoder and weights), or from the model folder given
@@ -213,12 +214,17 @@ class Trainer:
                 batches=2 + self._decoder_cycles(),  # the salt below, on the record
             )
         dec = self.vae.decoder
-        opt = torch.optim.AdamW(dec.parameters(), lr=cfg.decoder_lr, betas=(0.9, 0.95))
+        disc = self._discriminator()
+        groups = [{"params": list(dec.parameters())}]
+        if disc is not None:  # one optimizer, so one checkpoint and one schedule hold both
+            groups.append({"params": list(disc.parameters())})
+        opt = torch.optim.AdamW(groups, lr=cfg.decoder_lr, betas=(0.9, 0.95))
+        modules = {"vae.": self.vae, **({"disc.": disc} if disc is not None else {})}
         step = 0
         if resume and self.paths.state("decoder").is_file():
             saved = ckpt.split_prefix(ckpt.load_state_file(self.paths.state("decoder")), "vae.")
             if self._same_latents(saved):
-                step = self._load_state("decoder", [(self.vae, "vae.")], opt)
+                step = self._load_state("decoder", [(m, k) for k, m in modules.items()], opt)
             else:  # tuned for an encoder since retrained: start again on the new one
                 self.log(event="restart", stage="decoder", reason="autoencoder retrained")
         # Each cycle over the decoder (each --init-from) sees its own stream of world batches,
@@ -227,21 +233,32 @@ class Trainer:
         self.vae.requires_grad_(False).eval()
         dec.requires_grad_(True).train()
         deadline, last_ckpt = time.time() + minutes * 60, time.time()
-        while step < cfg.decoder_steps and time.time() < deadline:
+        last = min(cfg.decoder_steps, stop_at or cfg.decoder_steps)
+        while step < last and time.time() < deadline:
             for g in opt.param_groups:
                 g["lr"] = lr_at(
                     step, cfg.decoder_lr, cfg.warmup, cfg.decoder_steps, cfg.min_lr_ratio
                 )
-            out, gn, b = self._vae_step(opt, step, train_encoder=False, salt=salt)
+            out, gn, b = self._vae_step(opt, step, train_encoder=False, salt=salt, disc=disc)
             step += 1
             if step % cfg.log_every == 0:
                 self._log_vae_step("decoder", step, out, gn, opt, b)
             if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
-                self._save_state("decoder", step, {"vae.": self.vae}, opt)
+                self._save_state("decoder", step, modules, opt)
                 self.export(self._dit_step())
                 last_ckpt = time.time()
-        self._save_state("decoder", step, {"vae.": self.vae}, opt)
+        self._save_state("decoder", step, modules, opt)
         self.export(self._dit_step())
+
+    def _discriminator(self):
+        """The decoder stage's patch discriminator, when the config asks for the adversarial
+        term (seeded: its initial weights are part of the recipe, and resume is exact)."""
+        if self.cfg.decoder_adv_weight <= 0:
+            return None
+        from engine.models.patch_disc import PatchDiscriminator
+
+        torch.manual_seed(self.cfg.seed + 31)
+        return PatchDiscriminator().to(self.device)
 
     def _decoder_cycles(self) -> int:
         """How many decoder cycles continued from a model folder this run's log records."""
@@ -255,13 +272,15 @@ class Trainer:
             n += r.get("event") == "init" and r.get("stage") == "decoder"
         return n
 
-    def _vae_step(self, opt, step: int, train_encoder: bool = True, salt: int = 0):
-        """One autoencoder step on a world batch (salt: a different stream of batches)."""
+    def _vae_step(self, opt, step: int, train_encoder: bool = True, salt: int = 0, disc=None):
+        """One autoencoder step on a world batch (salt: a different stream of batches); with a
+        discriminator (the decoder stage), also the adversarial term and the discriminator's step."""
         cfg = self.cfg
         rng = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step + salt * 500_000_003)
         b = pick_bucket(rng, cfg.vae_buckets)
         n = max(1, cfg.vae_pixels_per_batch // (b.width * b.height * b.frames))
         seed = cfg.seed * 7919 + step + salt * 700_000_001
+        torch.manual_seed(seed)  # the posterior's noise: a resumed run draws what it would have
         weigh = cfg.vae_object_weight > 0
         batch = make_world_batch(cfg, n, b, seed=seed, device=self.device, coverage=weigh)
         video = batch.video.permute(0, 4, 1, 2, 3) * 2 - 1  # (B, 3, T, H, W) in [-1, 1]
@@ -273,11 +292,26 @@ class Trainer:
                 train_encoder=train_encoder,
                 weight=weight,
                 latent_noise=0.0 if train_encoder else cfg.decoder_latent_noise,
+                keep_output=disc is not None,
             )
         opt.zero_grad(set_to_none=True)
-        out["loss"].backward()
-        params = [p for g in opt.param_groups for p in g["params"]]
+        if disc is None:
+            out["loss"].backward()
+        else:
+            rec = out.pop("output")
+            loss = out["loss"]
+            if step >= cfg.decoder_adv_start:  # the discriminator has had its head start
+                g, lam = adversarial_generator_term(
+                    disc, rec, out["recon"], self.vae.decoder.conv_out.weight
+                )
+                loss = loss + cfg.decoder_adv_weight * lam * g
+                out["adv_g"], out["adv_scale"] = g.detach(), lam
+            loss.backward()
+            out.update(discriminator_backward(disc, video, rec.detach()))
+        params = list(opt.param_groups[0]["params"])  # the autoencoder's (the first group)
         gn = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+        if disc is not None:
+            torch.nn.utils.clip_grad_norm_(opt.param_groups[1]["params"], cfg.grad_clip)
         opt.step()
         return out, gn, b
 
@@ -788,5 +822,9 @@ def run(
         tr.train_dit(max(0.0, left), resume or stage == "all", stop_at=stop_at, fit=fit)
     if stage == "decoder" or (stage == "all" and cfg.decoder_steps > 0):
         left = minutes - (time.time() - start) / 60
-        tr.train_decoder(max(0.0, left), resume or stage == "all")
+        tr.train_decoder(
+            max(0.0, left),
+            resume or stage == "all",
+            stop_at=stop_at if stage == "decoder" else None,
+        )
     return tr.paths.model

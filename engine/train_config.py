@@ -48,6 +48,13 @@ class TrainConfig:
     # latent gets Gaussian noise of std U(0, this) latent stds, to learn to draw from such
     # latents too (0.4 cost shape accuracy on the default model: docs/gpu_training.md).
     decoder_latent_noise: float = 0.0
+    # An adversarial term for the decoder stage (a patch discriminator on single frames,
+    # engine/models/patch_disc.py): L1 and MSE draw a fine pattern the latent leaves uncertain as
+    # its mean colour; a discriminator of patches penalises that flat mean. The term is scaled
+    # as VQGAN's (its gradient at the decoder's last layer matched to the reconstruction's) times
+    # this; 0: off. For `decoder_adv_start` steps only the discriminator learns.
+    decoder_adv_weight: float = 0.0
+    decoder_adv_start: int = 100
     vae_pixels_per_batch: int = 256 * 144 * 96  # frames x pixels per step
     vae_kl_weight: float | None = None  # None: the VAEConfig default
     # Pixels the world's objects cover (dilated by a few pixels) weigh 1 + this in the

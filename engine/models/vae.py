@@ -434,13 +434,15 @@ class VideoVAE(nn.Module):
         train_encoder: bool = True,
         weight: Tensor | None = None,
         latent_noise: float = 0.0,
+        keep_output: bool = False,
     ) -> dict[str, Tensor]:
         """Reconstruction (L1 + MSE + edge L1) + weighted KL; video (B, 3, 1+4k, H, W) in [-1, 1].
         train_encoder=False: no gradient reaches the encoder (decoder fine-tuning).
         weight (B, 1, T, H, W) >= 0: per-pixel weights of the reconstruction terms (a weighted
         mean), so that small objects count for more than their share of the pixels.
         latent_noise: each sample's latent gets extra Gaussian noise of std U(0, latent_noise)
-        latent stds, so the decoder learns to draw from latents off the encoder's (generated)."""
+        latent stds, so the decoder learns to draw from latents off the encoder's (generated).
+        keep_output: the reconstruction is returned too, as "output" (for an adversarial term)."""
         cfg = self.config
         with torch.set_grad_enabled(train_encoder and torch.is_grad_enabled()):
             mean, logvar = self.encode_moments(video)
@@ -467,7 +469,7 @@ class VideoVAE(nn.Module):
         recon = cfg.l1_weight * l1 + cfg.mse_weight * mse + cfg.edge_weight * edge
         kl = 0.5 * (mean.square() + logvar.exp() - 1.0 - logvar).mean()
         kw = cfg.kl_weight if kl_weight is None else kl_weight
-        return {
+        out = {
             "loss": recon + kw * kl,
             "recon": recon,
             "kl": kl,
@@ -475,6 +477,9 @@ class VideoVAE(nn.Module):
             "mse": mse,
             "edge": edge,
         }
+        if keep_output:
+            out["output"] = rec
+        return out
 
 
 class StreamDecoder:

@@ -155,6 +155,42 @@ def test_a_model_folders_decoder_is_tuned_further_without_its_run(tmp_path):
     assert kept["decoder_latent_noise"] == 0.5
 
 
+def test_an_adversarial_decoder_cycle_trains_its_discriminator_and_resumes_exactly(tmp_path):
+    # the decoder's adversarial term (decoder_adv_weight): the discriminator learns from the
+    # first step, the decoder gets the term after decoder_adv_start steps, the encoder and the
+    # transformer stay exactly, and a cycle interrupted and resumed gives the same losses
+    from safetensors.torch import load_file
+
+    cfg = tiny_config(decoder_steps=3)
+    run(cfg, tmp_path / "first", "vae", 5, False, "cpu")
+    run(cfg, tmp_path / "first", "dit", 5, True, "cpu")
+    folder = tmp_path / "first" / "model"
+    adv = tiny_config(decoder_steps=5, decoder_lr=1e-3, decoder_adv_weight=0.5, decoder_adv_start=2)
+    run(adv, tmp_path / "whole", "decoder", 5, False, "cpu", init_from=folder)
+    run(adv, tmp_path / "cut", "decoder", 5, False, "cpu", init_from=folder, stop_at=3)
+    run(adv, tmp_path / "cut", "decoder", 5, True, "cpu", init_from=folder)
+
+    def rows(run_dir):
+        log = (run_dir / "training_log.jsonl").read_text().splitlines()
+        return {
+            r["step"]: r
+            for r in map(json.loads, log)
+            if r.get("event") == "step" and r.get("stage") == "decoder"
+        }
+
+    whole, cut = rows(tmp_path / "whole"), rows(tmp_path / "cut")
+    assert sorted(whole) == sorted(cut) == [1, 2, 3, 4, 5]
+    for k in ("loss", "adv_d"):
+        assert [whole[s][k] for s in whole] == pytest.approx([cut[s][k] for s in cut], rel=1e-5)
+    assert all(math.isfinite(r["adv_d"]) for r in whole.values())
+    assert "adv_g" not in whole[2] and whole[3]["adv_scale"] > 0  # after its head start
+    before = load_file(str(folder / "model.safetensors"))
+    after = load_file(str(tmp_path / "whole" / "model" / "model.safetensors"))
+    assert before.keys() == after.keys()  # the discriminator is not part of the model
+    for k in before:
+        assert torch.equal(before[k], after[k]) == (not k.startswith("vae.decoder.")), k
+
+
 def test_loss_decreases_on_a_handful_of_clips(tmp_path):
     cfg = tiny_config(
         dit_steps=60,
