@@ -452,9 +452,14 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
             lines.append(
                 f"- The autoencoder alone falls short on {', '.join(capped)}: no transformer "
                 "can pass it there. The autoencoder trains further with its objects weighted "
-                "(`vae_object_weight`; the transformer then continues on the new latents), and "
-                "its decoder alone on the frozen encoder (`--stage decoder`, which keeps the "
-                "latents and so the transformer valid)."
+                "(`vae_object_weight`; the transformer then continues on the new latents), or "
+                "again with more latent channels (`vae.latent_channels`: at equal training, 32 "
+                "kept more shape and pattern than 16, docs/gpu_training.md; a transformer then "
+                "needs new input and output layers and most of its training again). Its decoder "
+                "alone can be tuned on the frozen "
+                "encoder (`--stage decoder`, with or without `decoder_adv_weight`), which keeps "
+                "the latents and so the transformer valid, but did not lift the default model's "
+                "ceiling."
             )
         seen, secs = totals.get("dit_samples", 0), totals.get("dit_seconds", 0)
         devices = totals.get("devices", [])
