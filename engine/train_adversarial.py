@@ -16,7 +16,7 @@ def adversarial_generator_term(
     stage of training (Esser et al. 2021, eq. 7); the discriminator is held fixed here."""
     disc.requires_grad_(False)
     try:
-        g = -disc(rec).float().mean()
+        g = -disc(rec.float()).mean()  # float: the decoder may run under bf16 autocast
     finally:
         disc.requires_grad_(True)
     g_rec = torch.autograd.grad(recon_loss, last_layer, retain_graph=True)[0]
@@ -28,7 +28,7 @@ def adversarial_generator_term(
 def discriminator_backward(disc, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
     """The discriminator's hinge loss on real frames and (detached) decodes, backpropagated into
     its parameters only; returns what the log shows."""
-    real_logits, fake_logits = disc(real).float(), disc(fake).float()
+    real_logits, fake_logits = disc(real.float()), disc(fake.float())
     loss = 0.5 * (F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean())
     loss.backward()
     return {
