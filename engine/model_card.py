@@ -456,10 +456,9 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
                 "again with more latent channels (`vae.latent_channels`: at equal training, 32 "
                 "kept more shape and pattern than 16, docs/gpu_training.md; a transformer then "
                 "needs new input and output layers and most of its training again). Its decoder "
-                "alone can be tuned on the frozen "
-                "encoder (`--stage decoder`, with or without `decoder_adv_weight`), which keeps "
-                "the latents and so the transformer valid, but did not lift the default model's "
-                "ceiling."
+                "alone can be tuned on the frozen encoder (`--stage decoder`, with or without "
+                "`decoder_adv_weight`), which keeps the latents and so the transformer valid, but "
+                "did not lift the default model's ceiling."
             )
         seen, secs = totals.get("dit_samples", 0), totals.get("dit_seconds", 0)
         devices = totals.get("devices", [])
