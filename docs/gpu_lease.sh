@@ -5,6 +5,9 @@
 # usage: [LR=3e-4 WU=200 TOK=32768 AHEAD=2] bash docs/gpu_lease.sh [DEVICE [MINUTES [WORKERS [PYTHON]]]]
 # EXTRA: more --set options, words without spaces, e.g.
 #   EXTRA='--set tasks_late={"t2v":0.2,"i2v":0.2,"carry":0.35,"refs":0.15,"continue":0.1}'
+# AE=32: first train a new autoencoder with 32 latent channels (the shipped recipe's AE_STEPS
+# steps, at most AE_MIN minutes), then rebase the shipped transformer onto it (engine/rebase.py)
+# for MINUTES, then tune its decoder for DEC_MIN minutes (0: not), all in one run folder.
 DEV=${1:-cuda}; MIN=${2:-8.0}; WORKERS=${3:-14}; PY=${4:-python3}; TOK=${TOK:-32768}
 export PYTHONUNBUFFERED=1 STORYLOOM_TEXT_ENCODER_DIR=$PWD/.devcarry/text
 M=resources/models/storyloom-tiny; R=/tmp/gpu_run; OUT=${OUT:-/tmp/gpu_out}; mkdir -p "$OUT"
@@ -14,18 +17,36 @@ nproc; $PY -c "import torch,einops,safetensors,tokenizers,numpy; print('torch', 
 # context_start is a share of dit_steps: keep the step it names where the model's config has it
 CS=$($PY -c "import json; c = json.load(open('$M/train_config.json'));
 print(c.get('context_start', 0.2) * c['dit_steps'] / 40000)")
+AEOPT=()
+if [ -n "${AE:-}" ]; then  # the new autoencoder: the run folder's own, before the transformer
+  AEOPT=(--set "vae={\"base_channels\":16,\"latent_channels\":$AE}")
+  timeout "$(awk "BEGIN{print int(${AE_MIN:-4} * 60 + 70)}")" $PY -m engine train \
+    --config $M/train_config.json --stage vae --run-dir $R --device "$DEV" --minutes "${AE_MIN:-4}" \
+    "${AEOPT[@]}" --set vae_steps="${AE_STEPS:-2200}" --set checkpoint_minutes=2 >> "$OUT/train.log" 2>&1
+  echo "autoencoder rc=$? after $(( $(date +%s) - T0 )) s"; T1=$(date +%s)
+  grep -E '"stage": "vae"' "$OUT/train.log" | grep -E '"(step|checkpoint)"' | tail -2
+fi
+T1=${T1:-$T0}
 train() {  # $1 data workers, $2 minutes, $3 prepare_ahead; killed 70 s after its minutes at most
   timeout "$(awk "BEGIN{print int($2 * 60 + 70)}")" $PY -m engine train \
     --config $M/train_config.json --stage dit --init-from $M --run-dir $R --device "$DEV" \
     --minutes "$2" --fit-schedule --set tokens_per_batch="$TOK" --set replay_ratio=3 \
     --set data_workers="$1" --set prepare_ahead="$3" --set dit_restart=true --set checkpoint_minutes=2 \
-    --set dit_steps=40000 --set context_start="$CS" --set dit_lr="${LR:-3e-4}" --set warmup="${WU:-200}" ${EXTRA:-} \
-    >> "$OUT/train.log" 2>&1
+    --set dit_steps=40000 --set context_start="$CS" --set dit_lr="${LR:-3e-4}" --set warmup="${WU:-200}" \
+    "${AEOPT[@]}" ${EXTRA:-} >> "$OUT/train.log" 2>&1
 }
 train "$WORKERS" "$MIN" "${AHEAD:-2}"; RC=$?; echo "train rc=$RC after $(( $(date +%s) - T0 )) s"
-if [ $RC -ne 0 ] && [ $RC -ne 124 ] && [ $(( $(date +%s) - T0 )) -lt 150 ]; then
-  echo "failed at the start: again without data workers or preparing ahead"; rm -rf $R
-  train 0 "$(awk "BEGIN{print $MIN - ($(date +%s) - $T0) / 60.0}")" 0; echo "retry rc=$?"
+if [ $RC -ne 0 ] && [ $RC -ne 124 ] && [ $(( $(date +%s) - T1 )) -lt 150 ]; then
+  echo "failed at the start: again without data workers or preparing ahead"
+  rm -f $R/state_dit.*  # the transformer's start; a new autoencoder stays
+  [ -z "${AE:-}" ] && rm -rf $R
+  train 0 "$(awk "BEGIN{print $MIN - ($(date +%s) - $T1) / 60.0}")" 0; echo "retry rc=$?"
+fi
+if [ -n "${AE:-}" ] && [ "${DEC_MIN:-0}" != 0 ]; then  # the recipe's decoder stage, on these latents
+  timeout "$(awk "BEGIN{print int($DEC_MIN * 60 + 70)}")" $PY -m engine train \
+    --config $M/train_config.json --stage decoder --resume --run-dir $R --device "$DEV" \
+    --minutes "$DEC_MIN" "${AEOPT[@]}" --set checkpoint_minutes=2 >> "$OUT/train.log" 2>&1
+  echo "decoder rc=$? after $(( $(date +%s) - T0 )) s"
 fi
 grep -E '"(fit|val|init)"' "$OUT/train.log" | tail -8; tail -5 "$OUT/train.log"
 [ -f $R/training_log.jsonl ] && $PY - $R/training_log.jsonl <<'PHASES'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 from dataclasses import dataclass
@@ -31,6 +32,21 @@ def build_dit(spec: str | dict) -> DiT:
     return DiT(dit_config(spec))
 
 
+def recipe_dit_config(tc) -> DiTConfig:
+    """A training config's transformer, reading the latent channels of its autoencoder: a
+    config that retrains the autoencoder with more channels need not say so twice. A
+    transformer spec that names another channel count than the autoencoder's is an error."""
+    dc = dit_config(tc.dit)
+    channels = VAEConfig.from_dict(tc.vae).latent_channels
+    named = tc.dit.get("latent_channels") if isinstance(tc.dit, dict) else None
+    if named is not None and named != channels:
+        raise EngineError(
+            f"the config's transformer reads {named} latent channels and its autoencoder "
+            f"makes {channels}: drop dit.latent_channels, or make them agree"
+        )
+    return dataclasses.replace(dc, latent_channels=channels)
+
+
 def _vae_dict(vae: VideoVAE) -> dict:
     return vae.config.to_dict()
 
@@ -49,7 +65,7 @@ class ModelBundle:
             "format_version": ckpt.FORMAT_VERSION,
             "name": tc.name,
             "vae": dict(tc.vae),
-            "dit": dit_config(tc.dit).to_dict(),
+            "dit": recipe_dit_config(tc).to_dict(),
             "text_encoder": "all-MiniLM-L6-v2",
             "native": {"width": tc.native_width, "height": tc.native_height, "fps": tc.native_fps},
             "chunk_latents": tc.chunk_latents,

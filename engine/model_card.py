@@ -204,6 +204,22 @@ def _devices(totals: dict, hours: float) -> str:
     )
 
 
+def _retired(totals: dict) -> str:
+    """The compute spent on parts no longer in the weights, as the card's clause."""
+    parts = []
+    if totals.get("retired_decoder_seconds"):
+        parts.append(
+            f"{totals['retired_decoder_seconds'] / 60:.0f} min on a decoder fine-tuned for an "
+            "earlier encoder"
+        )
+    if totals.get("retired_vae_seconds"):
+        parts.append(
+            f"{totals['retired_vae_seconds'] / 60:.0f} min on the autoencoder of another latent "
+            "space, which the transformer was rebased from"
+        )
+    return f", and {' and '.join(parts)}, no longer in these weights" if parts else ""
+
+
 def render(model_dir: Path, evals: list[EvalRun]) -> str:
     cfg = json.loads((model_dir / "config.json").read_text())
     tr = cfg.get("training", {})
@@ -211,7 +227,13 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
     params = cfg.get("parameters", {})
     dit, vae = cfg.get("dit", {}), cfg.get("vae", {})
     native = cfg.get("native", {})
-    stages = ("vae_seconds", "dit_seconds", "decoder_seconds", "retired_decoder_seconds")
+    stages = (
+        "vae_seconds",
+        "dit_seconds",
+        "decoder_seconds",
+        "retired_decoder_seconds",
+        "retired_vae_seconds",
+    )
     hours = sum(totals.get(k, 0) for k in stages) / 3600
     lines = [
         f"# {cfg.get('name', model_dir.name)}",
@@ -258,12 +280,8 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
             if totals.get("decoder_seconds")
             else ""
         )
-        + (
-            f", and {totals['retired_decoder_seconds'] / 60:.0f} min on a decoder fine-tuned for "
-            "an earlier encoder, no longer in these weights)."
-            if totals.get("retired_decoder_seconds")
-            else ")."
-        ),
+        + _retired(totals)
+        + ").",
         f"- Transformer steps done: {tr.get('dit_steps_done')}; clips seen: "
         f"{totals.get('dit_samples', 0):,}.",
         "- Continue it: `python -m engine train --config train_config.json --stage dit "

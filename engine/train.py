@@ -18,7 +18,8 @@ from pathlib import Path
 import torch
 
 from engine import checkpoint as ckpt
-from engine.model_bundle import ModelBundle, build_dit, build_vae
+from engine.model_bundle import ModelBundle, build_vae, recipe_dit_config
+from engine.models.dit import DiT
 from engine.precision import transformer_dtype
 from engine.request import EngineError
 from engine.train_adversarial import adversarial_generator_term, discriminator_backward
@@ -109,8 +110,8 @@ class Trainer:
         self.amp_dit = transformer_dtype(self.device, cfg.cpu_bf16)  # transformer
         torch.manual_seed(cfg.seed)  # initial weights are part of the recipe
         self.vae = build_vae(cfg.vae).to(self.device)
-        self.dit = build_dit(cfg.dit).to(self.device)
-        self.ema = build_dit(cfg.dit).to(self.device).requires_grad_(False)
+        self.dit = DiT(recipe_dit_config(cfg)).to(self.device)
+        self.ema = DiT(recipe_dit_config(cfg)).to(self.device).requires_grad_(False)
         self.ema.load_state_dict(self.dit.state_dict())
         self.text = None
         if init_from is not None and not self.paths.log.exists():
@@ -118,11 +119,15 @@ class Trainer:
             old = Path(init_from) / "training_log.jsonl"
             if old.is_file():
                 self.paths.log.write_bytes(old.read_bytes())
+        self._rebase_source = None  # a model folder over another latent space (engine.rebase)
         if init_from is not None:
             bundle = ModelBundle.load(init_from, device="cpu")
-            self.vae.load_state_dict(bundle.vae.state_dict())
-            ckpt.load_growing(self.dit, bundle.dit.state_dict())
-            self.ema.load_state_dict(self.dit.state_dict())
+            if bundle.vae.config.latent_channels == self.vae.config.latent_channels:
+                self.vae.load_state_dict(bundle.vae.state_dict())
+                ckpt.load_growing(self.dit, bundle.dit.state_dict())
+                self.ema.load_state_dict(self.dit.state_dict())
+            else:  # the run's own autoencoder, and the transformer rebased onto it (train_dit)
+                self._rebase_source = bundle
             self.record = bundle.config.get("training", {})
         else:
             self.record = {}
@@ -429,6 +434,8 @@ class Trainer:
                 )
             step = self.warm_from = self.init_step
             self.log(event="init", stage="dit", step=step, model=str(self.init_from))
+            if self._rebase_source is not None:
+                self._rebase()
         val = self._val_batches()
         deadline, last_ckpt = time.time() + minutes * 60, time.time()
         seen, t0, tokens_done = 0, time.time(), 0
@@ -715,11 +722,7 @@ class Trainer:
         path = self.paths.state(stage)
         if not path.is_file():
             if stage == "dit" and self.paths.state("vae").is_file():
-                vs = ckpt.split_prefix(ckpt.load_state_file(self.paths.state("vae")), "vae.")
-                self.vae.load_state_dict(vs)
-                # the autoencoder's compute stays on the record of the model it becomes
-                vae_meta = json.loads(self.paths.meta("vae").read_text())
-                self.totals.update(vae_meta.get("totals", {}))
+                self._take_run_autoencoder()
             return 0
         state = ckpt.load_state_file(path)
         meta = json.loads(self.paths.meta(stage).read_text())
@@ -743,6 +746,95 @@ class Trainer:
             )
         self.log(event="resume", stage=stage, step=meta["step"])
         return int(meta["step"])
+
+    def _take_run_autoencoder(self) -> None:
+        """This run's own autoencoder stage, for the transformer to train on; its compute goes
+        on the record of the model it becomes. Over a model folder's record (--init-from), the
+        folder's transformer compute stays and its autoencoder's is retired. Idempotent."""
+        vs = ckpt.split_prefix(ckpt.load_state_file(self.paths.state("vae")), "vae.")
+        self.vae.load_state_dict(vs)
+        own = json.loads(self.paths.meta("vae").read_text()).get("totals", {})
+        if self.init_from is None:
+            self.totals.update(own)
+            return
+        prior = self.record.get("totals", {})
+        t = self.totals
+        t.pop("decoder_seconds", None)
+        t["vae_seconds"] = own.get("vae_seconds", 0.0)
+        t["retired_vae_seconds"] = sum(
+            prior.get(k, 0.0) for k in ("vae_seconds", "decoder_seconds", "retired_vae_seconds")
+        )
+        per = dict(prior.get("device_seconds", {}))
+        for name, sec in own.get("device_seconds", {}).items():
+            per[name] = per.get(name, 0.0) + sec
+        t["device_seconds"] = per
+        t["devices"] = list(dict.fromkeys([*prior.get("devices", []), *own.get("devices", [])]))
+
+    def _continue_folder_log(self) -> None:
+        """The run's log began with its autoencoder stage: put the model folder's log before
+        it, so the rebased model's record still spans every session. Idempotent."""
+        old = Path(self.init_from) / "training_log.jsonl"
+        if not old.is_file():
+            return
+        head, mine = old.read_bytes(), self.paths.log.read_bytes()
+        if mine.startswith(head):
+            return
+        self.log_file.close()
+        ckpt.atomic_write_bytes(self.paths.log, head + mine)
+        self.log_file = self.paths.log.open("a", encoding="utf-8")
+
+    def _rebase(self) -> None:
+        """The model folder's transformer onto this run's autoencoder, trained with other
+        latent channels (engine.rebase): the blocks carry over, the latent layers are made new."""
+        from engine.rebase import fit_bridge, rebase_dit
+
+        cfg, old = self.cfg, self._rebase_source
+        if not self.paths.state("vae").is_file():
+            raise EngineError(
+                f"{self.init_from} has {old.vae.config.latent_channels} latent channels and the "
+                f"config's autoencoder {self.vae.config.latent_channels}: train that autoencoder "
+                "in this run first (--stage vae), then the transformer"
+            )
+        self._take_run_autoencoder()  # loaded already when resumed; not when started afresh
+        self._continue_folder_log()
+        bridge = None
+        if cfg.rebase_init == "bridge":
+            old_vae = old.vae.to(self.device).eval()
+            buckets = cfg.dit_buckets
+            clips = (
+                make_world_batch(
+                    cfg, 8, buckets[i % len(buckets)], seed=20_000_003 + i, device=self.device
+                ).video
+                for i in range(cfg.latent_stat_batches)
+            )
+            bridge = fit_bridge(
+                old_vae,
+                self.vae.eval(),
+                clips,
+                self.dit.config.patch,
+                lambda vae, video: encode_batch_video(vae, video, self.amp),
+            )
+            old.vae.to("cpu")
+        made = rebase_dit(self.dit, old.dit.state_dict(), bridge)
+        self.ema.load_state_dict(self.dit.state_dict())
+        self._rebase_source = None
+        self.log(
+            event="rebase",
+            stage="dit",
+            step=self.init_step,
+            latent_channels=[old.vae.config.latent_channels, self.vae.config.latent_channels],
+            init=cfg.rebase_init,
+            made=made,
+            **(
+                {
+                    "bridge_r2_in": bridge.r2_to_old,
+                    "bridge_r2_out": bridge.r2_to_new,
+                    "bridge_tokens": bridge.tokens,
+                }
+                if bridge is not None
+                else {}
+            ),
+        )
 
     def _same_latents(self, vae_state: dict) -> bool:
         """Whether an autoencoder state encodes exactly as the current one (same encoder and

@@ -78,6 +78,10 @@ class TrainConfig:
     # cosine cycle: warm-up, then dit_lr down to the floor at dit_steps. False: the original
     # schedule goes on (after a warm-up), which has little left to give late in a run.
     dit_restart: bool = False
+    # A transformer continued from a model folder over another autoencoder's latent channels
+    # (engine/rebase.py) keeps its blocks; its first and last layers are made new: "bridge" maps
+    # them through a linear fit between the two latent spaces, "fresh" starts them anew.
+    rebase_init: str = "bridge"
     # Parameters whose names start with one of these (e.g. "text_lex.", a branch grown onto a
     # trained model from zero) learn at fast_lr_scale times the schedule's rate.
     fast_parts: list[str] = field(default_factory=list)
@@ -174,6 +178,10 @@ class TrainConfig:
             return cls(**raw)
         except TypeError as e:
             raise EngineError(f"training config {path}: {e}") from None
+
+    def __post_init__(self) -> None:
+        if self.rebase_init not in ("bridge", "fresh"):
+            raise EngineError(f"rebase_init must be 'bridge' or 'fresh', got {self.rebase_init!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

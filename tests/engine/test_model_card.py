@@ -213,6 +213,25 @@ def test_compute_counts_a_retired_decoder_apart_from_the_weights(tiny_model_dir,
     )
 
 
+def test_compute_counts_the_autoencoder_a_transformer_was_rebased_from(tiny_model_dir, tmp_path):
+    model = shutil.copytree(tiny_model_dir, tmp_path / "model")
+    cfg = json.loads((model / "config.json").read_text())
+    cfg["training"]["totals"] = {
+        "vae_seconds": 1200.0,
+        "dit_seconds": 3600.0,
+        "retired_vae_seconds": 2400.0,
+        "devices": ["cpu"],
+    }
+    (model / "config.json").write_text(json.dumps(cfg))
+    assert engine_main(["card", "--model", str(model)]) == 0
+    card = (model / "MODEL_CARD.md").read_text()
+    assert (
+        "2.00 hours in all (autoencoder 20 min, transformer 60 min, and 40 min on the "
+        "autoencoder of another latent space, which the transformer was rebased from, no longer "
+        "in these weights)." in card
+    )
+
+
 def test_compute_says_how_long_each_device_trained(tiny_model_dir, tmp_path):
     model = shutil.copytree(tiny_model_dir, tmp_path / "model")
     cfg = json.loads((model / "config.json").read_text())
