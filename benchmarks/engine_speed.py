@@ -3,6 +3,7 @@ plain matrix multiply of the same FLOPs measured in the same run (a ratio: machi
 cancels), and the default model's 2-second clip end to end.
 
     python benchmarks/engine_speed.py --device cpu|cuda [--configs tiny,small,1b] [--e2e]
+    python benchmarks/engine_speed.py --configs tiny --e2e --models DIR   # DIR's clip vs the default's
     python benchmarks/engine_speed.py --device cpu --levers   # each speed lever, measured
 """
 
@@ -80,11 +81,13 @@ def bench_step(
     }
 
 
-def bench_e2e(dev_name: str, reps: int) -> dict:
+def bench_e2e(dev_name: str, reps: int, models: list[str | None]) -> list[dict]:
+    """The 2-second clip end to end with each model (None: the default), the models' runs
+    alternating so that a machine's slow spell falls on all of them alike."""
     from engine.pipeline import Engine
     from engine.request import GenerationRequest
 
-    eng = Engine.load(device=dev_name)
+    engines = [Engine.load(m, device=dev_name) for m in models]
     req = GenerationRequest(
         prompt="a red ball moves to the right on a blue background",
         width=256,
@@ -92,20 +95,32 @@ def bench_e2e(dev_name: str, reps: int) -> dict:
         seconds=2.0,
         seed=1,
     )
-    eng.generate(req)  # warm-up
-    t0 = time.perf_counter()
+    for eng in engines:
+        eng.generate(req)  # warm-up
+    spent = [0.0] * len(engines)
     for _ in range(reps):
-        clip = eng.generate(req)
-    sec = (time.perf_counter() - t0) / reps
-    return {
-        "e2e_seconds": round(sec, 2),
-        "clip_seconds": clip.duration,
-        "realtime_factor": round(clip.duration / sec, 2),
-        "frames": int(clip.frames.shape[0]),
-        "steps": clip.recipe["steps"],
-        "sampler": clip.recipe.get("sampler", "euler"),
-        "chunk_latents": eng.config.get("chunk_latents"),
-    }
+        for i, eng in enumerate(engines):
+            t0 = time.perf_counter()
+            clip = eng.generate(req)
+            spent[i] += time.perf_counter() - t0
+    rows = []
+    for m, eng, total in zip(models, engines, spent, strict=True):
+        sec = total / reps
+        rows.append(
+            {
+                "model": m or "default",
+                "latent_channels": eng.vae.config.latent_channels,
+                "e2e_seconds": round(sec, 2),
+                "clip_seconds": clip.duration,
+                "realtime_factor": round(clip.duration / sec, 2),
+                "frames": int(clip.frames.shape[0]),
+                "steps": clip.recipe["steps"],
+                "sampler": clip.recipe.get("sampler", "euler"),
+                "chunk_latents": eng.config.get("chunk_latents"),
+                "vs_first": round(sec / (spent[0] / reps), 3),
+            }
+        )
+    return rows
 
 
 def bench_levers(dev_name: str, reps: int) -> list[dict]:
@@ -211,6 +226,11 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--configs", default="tiny,small,1b")
     ap.add_argument("--e2e", action="store_true", help="also time the default model's 2 s clip")
+    ap.add_argument(
+        "--models",
+        default="",
+        help="--e2e: comma-separated model folders to time against the default (a ratio)",
+    )
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--levers", action="store_true", help="measure each speed lever, then stop")
     a = ap.parse_args()
@@ -237,7 +257,9 @@ def main() -> None:
             rows.append(bench_step(name, grid, dev, dtype, batch, a.reps))
             print(json.dumps(rows[-1]), flush=True)
     if a.e2e:
-        print(json.dumps(bench_e2e(a.device, a.reps)), flush=True)
+        others = [m for m in a.models.split(",") if m]
+        for row in bench_e2e(a.device, a.reps, [None, *others]):
+            print(json.dumps(row), flush=True)
     print(
         f"{'config':8} {'params':>8} {'tokens':>7} {'ms/step':>9} {'GFLOP':>8} {'TFLOP/s':>8} {'vs matmul':>9}"
     )

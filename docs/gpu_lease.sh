@@ -8,9 +8,10 @@
 # AE=32: first train a new autoencoder with 32 latent channels (the shipped recipe's AE_STEPS
 # steps, at most AE_MIN minutes), then rebase the shipped transformer onto it (engine/rebase.py)
 # for MINUTES, then tune its decoder for DEC_MIN minutes (0: not), all in one run folder.
+# M: the model folder to continue (default the shipped one; runs/gpu_model: the last call's).
 DEV=${1:-cuda}; MIN=${2:-8.0}; WORKERS=${3:-14}; PY=${4:-python3}; TOK=${TOK:-32768}
 export PYTHONUNBUFFERED=1 STORYLOOM_TEXT_ENCODER_DIR=$PWD/.devcarry/text
-M=resources/models/storyloom-tiny; R=/tmp/gpu_run; OUT=${OUT:-/tmp/gpu_out}; mkdir -p "$OUT"
+M=${M:-resources/models/storyloom-tiny}; R=/tmp/gpu_run; OUT=${OUT:-/tmp/gpu_out}; mkdir -p "$OUT"
 rm -rf $R; T0=$(date +%s)
 nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv 2>/dev/null
 nproc; $PY -c "import torch,einops,safetensors,tokenizers,numpy; print('torch', torch.__version__)"
@@ -61,5 +62,7 @@ PHASES
 if [ -f $R/model/model.safetensors ]; then  # the last export: at the end, or every 2 minutes
   cp $R/model/config.json $R/model/training_log.jsonl $R/train_config.json "$OUT/"
   split -b 15m $R/model/model.safetensors "$OUT/model.safetensors.part."
+  # the next call on this machine can go on from it: M=runs/gpu_model (git-ignored, kept)
+  rm -rf runs/gpu_model && cp -r $R/model runs/gpu_model && cp $R/train_config.json runs/gpu_model/
 fi
 ls -la "$OUT"; echo "total $(( $(date +%s) - T0 )) s"

@@ -119,17 +119,21 @@ def rebase_dit(dit: DiT, old_state: dict[str, Tensor], bridge: Bridge | None) ->
         )
     dit.load_state_dict(kept, strict=False)
     if bridge is not None:
-        w_in, w_out = old_state["x_embed.weight"], old_state["out.weight"]
+        # on the CPU in fp32, whatever the device and precision of either model
+        w_in, w_out = (
+            old_state[k].detach().float().cpu() for k in ("x_embed.weight", "out.weight")
+        )
         if bridge.to_old.shape != (dit.x_embed.in_features, w_in.shape[1]):
             raise EngineError(
                 f"the latent bridge maps {tuple(bridge.to_old.shape)}, the transformer needs "
                 f"({dit.x_embed.in_features}, {w_in.shape[1]})"
             )
-        to_old, to_new = bridge.to_old.to(w_in), bridge.to_new.to(w_out)
+        to_old, to_new = bridge.to_old.float().cpu(), bridge.to_new.float().cpu()
         kept_out = torch.eye(to_old.shape[0]) - to_old @ to_old.T  # onto what the map leaves out
+        initial = dit.x_embed.weight.detach().float().cpu()
         # (D, d_old) @ (d_old, d_new) + (D, d_new) @ (d_new, d_new)
-        dit.x_embed.weight.copy_(w_in @ to_old.T + dit.x_embed.weight @ kept_out)
+        dit.x_embed.weight.copy_(w_in @ to_old.T + initial @ kept_out)
         dit.x_embed.bias.copy_(old_state["x_embed.bias"])
         dit.out.weight.copy_(to_new.T @ w_out)  # (d_new, d_old) @ (d_old, D)
-        dit.out.bias.copy_(to_new.T @ old_state["out.bias"])
+        dit.out.bias.copy_(to_new.T @ old_state["out.bias"].float().cpu())
     return new_keys

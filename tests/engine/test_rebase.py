@@ -75,6 +75,12 @@ def test_a_bridged_transformer_computes_the_same_function_over_a_linear_latent_s
         v_old, v_new = old(x_old, *args), new(x_new, *args)
     v_mapped = patchify(einsum(mix, _unpatch(v_old), "n o, b o t h w -> b n t h w"), (1, 2, 2))
     assert torch.allclose(v_new, v_mapped, atol=1e-3, rtol=1e-3)
+    # from weights as a model folder stores them (fp16), the same function to fp16's precision
+    again = DiT(DiTConfig(latent_channels=8, width=64, depth=2, heads=2, pooled_text=True))
+    rebase_dit(again, {k: v.half() for k, v in old.state_dict().items()}, bridge)
+    assert again.x_embed.weight.dtype == torch.float32
+    with torch.no_grad():
+        assert torch.allclose(again(x_new, *args), v_mapped, atol=2e-2, rtol=2e-2)
 
 
 def _unpatch(x):
