@@ -31,7 +31,6 @@ from torch import Tensor
 from engine.models.dit import DiT, patchify
 from engine.request import EngineError
 
-REBASE_INITS = ("bridge", "fresh")
 LATENT_LAYERS = ("x_embed.", "out.")  # the layers whose shapes follow the latent channels
 
 

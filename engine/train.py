@@ -110,8 +110,9 @@ class Trainer:
         self.amp_dit = transformer_dtype(self.device, cfg.cpu_bf16)  # transformer
         torch.manual_seed(cfg.seed)  # initial weights are part of the recipe
         self.vae = build_vae(cfg.vae).to(self.device)
-        self.dit = DiT(recipe_dit_config(cfg)).to(self.device)
-        self.ema = DiT(recipe_dit_config(cfg)).to(self.device).requires_grad_(False)
+        dit_cfg = recipe_dit_config(cfg)
+        self.dit = DiT(dit_cfg).to(self.device)
+        self.ema = DiT(dit_cfg).to(self.device).requires_grad_(False)
         self.ema.load_state_dict(self.dit.state_dict())
         self.text = None
         if init_from is not None and not self.paths.log.exists():

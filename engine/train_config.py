@@ -8,6 +8,8 @@ from pathlib import Path
 
 from engine.request import EngineError
 
+REBASE_INITS = ("bridge", "fresh")  # how a rebased transformer's latent layers start
+
 
 @dataclass
 class Bucket:
@@ -180,8 +182,10 @@ class TrainConfig:
             raise EngineError(f"training config {path}: {e}") from None
 
     def __post_init__(self) -> None:
-        if self.rebase_init not in ("bridge", "fresh"):
-            raise EngineError(f"rebase_init must be 'bridge' or 'fresh', got {self.rebase_init!r}")
+        if self.rebase_init not in REBASE_INITS:
+            raise EngineError(
+                f"rebase_init must be one of {', '.join(REBASE_INITS)}, got {self.rebase_init!r}"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from engine.cli import main as engine_main
 
 
@@ -194,42 +196,32 @@ def test_a_full_evaluation_heads_the_card_over_a_quick_one_of_the_same_step(
     assert "--tuning --json` on ?, 152 tuning-set clips" in card
 
 
-def test_compute_counts_a_retired_decoder_apart_from_the_weights(tiny_model_dir, tmp_path):
+@pytest.mark.parametrize(
+    ("totals", "sentence"),
+    [
+        (  # a decoder tuned for an encoder since retrained
+            {"vae_seconds": 1800.0, "decoder_seconds": 600.0, "retired_decoder_seconds": 1200.0},
+            "2.00 hours in all (autoencoder 30 min, transformer 60 min, decoder fine-tuning 10 "
+            "min, and 20 min on a decoder fine-tuned for an earlier encoder, no longer in these "
+            "weights).",
+        ),
+        (  # the autoencoder a transformer was rebased from
+            {"vae_seconds": 1200.0, "retired_vae_seconds": 2400.0},
+            "2.00 hours in all (autoencoder 20 min, transformer 60 min, and 40 min on the "
+            "autoencoder of another latent space, which the transformer was rebased from, no "
+            "longer in these weights).",
+        ),
+    ],
+)
+def test_compute_counts_retired_parts_apart_from_the_weights(
+    tiny_model_dir, tmp_path, totals, sentence
+):
     model = shutil.copytree(tiny_model_dir, tmp_path / "model")
     cfg = json.loads((model / "config.json").read_text())
-    cfg["training"]["totals"] = {
-        "vae_seconds": 1800.0,
-        "dit_seconds": 3600.0,
-        "decoder_seconds": 600.0,
-        "retired_decoder_seconds": 1200.0,
-        "devices": ["cpu"],
-    }
+    cfg["training"]["totals"] = {**totals, "dit_seconds": 3600.0, "devices": ["cpu"]}
     (model / "config.json").write_text(json.dumps(cfg))
     assert engine_main(["card", "--model", str(model)]) == 0
-    card = (model / "MODEL_CARD.md").read_text()
-    assert (
-        "2.00 hours in all (autoencoder 30 min, transformer 60 min, decoder fine-tuning 10 min, and 20 min on a decoder fine-tuned for an earlier encoder, no longer in these weights)."
-        in card
-    )
-
-
-def test_compute_counts_the_autoencoder_a_transformer_was_rebased_from(tiny_model_dir, tmp_path):
-    model = shutil.copytree(tiny_model_dir, tmp_path / "model")
-    cfg = json.loads((model / "config.json").read_text())
-    cfg["training"]["totals"] = {
-        "vae_seconds": 1200.0,
-        "dit_seconds": 3600.0,
-        "retired_vae_seconds": 2400.0,
-        "devices": ["cpu"],
-    }
-    (model / "config.json").write_text(json.dumps(cfg))
-    assert engine_main(["card", "--model", str(model)]) == 0
-    card = (model / "MODEL_CARD.md").read_text()
-    assert (
-        "2.00 hours in all (autoencoder 20 min, transformer 60 min, and 40 min on the "
-        "autoencoder of another latent space, which the transformer was rebased from, no longer "
-        "in these weights)." in card
-    )
+    assert sentence in (model / "MODEL_CARD.md").read_text()
 
 
 def test_compute_says_how_long_each_device_trained(tiny_model_dir, tmp_path):
