@@ -70,6 +70,17 @@ def add_eval_options(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="also compare case by case with the clips another model's --save-clips kept in DIR",
     )
+    p.add_argument(
+        "--autoencoder-only",
+        action="store_true",
+        help="score only the ground truth through the model's autoencoder (its ceiling), "
+        "without generating: for judging a new autoencoder",
+    )
+    p.add_argument(
+        "--against-model",
+        metavar="DIR",
+        help="with --autoencoder-only: also compare case by case with this model's autoencoder",
+    )
     add_sampling_options(p)
 
 

@@ -400,6 +400,8 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
             of_kinds([], a.kinds)  # a misspelt kind fails before the model loads
         if getattr(a, "clips", None) and getattr(a, "decode", None):
             raise EngineError("give --clips or --decode, not both")
+        if getattr(a, "against_model", None) and not getattr(a, "autoencoder_only", False):
+            raise EngineError("--against-model compares autoencoders: give --autoencoder-only")
         eng = Engine.load(getattr(a, "model", None), device=getattr(a, "device", "auto"))
     except EngineError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -412,6 +414,10 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
         cases = of_kinds(cases, a.kinds)
     if getattr(a, "limit", None):
         cases = first_of_each_kind(cases, a.limit)
+    if getattr(a, "autoencoder_only", False):
+        from engine.eval_ceiling import autoencoder_report
+
+        return autoencoder_report(a, eng, cases)
     tick = (
         None
         if a.json

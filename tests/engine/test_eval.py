@@ -377,6 +377,33 @@ def test_saved_clips_round_trip_losslessly(cases, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clips.json", "clips.npz"]
 
 
+def test_autoencoder_only_scores_the_ceiling_against_another_autoencoder(
+    tiny_model_dir, tiny_engine, tmp_path, capsys
+):
+    # a new autoencoder is judged by its ceiling before a transformer is trained onto it
+    from engine.eval import CEILING_KEYS, autoencoder_ceiling, first_of_each_kind, main, native_size
+
+    argv = ["--model", str(tiny_model_dir), "--quick", "--device", "cpu", "--limit", "1"]
+    out = tmp_path / "ceiling.json"
+    assert main([*argv, "--autoencoder-only", "--json", "--out", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    w, h, fps = native_size(tiny_engine)
+    frames = 1 + 4 * max(1, round(2 * fps / 4))  # about two seconds, as the evaluation's
+    cases = first_of_each_kind(build_cases(w, h, fps, frames, quick=True), 1)
+    assert {k: printed[k] for k in CEILING_KEYS} == autoencoder_ceiling(tiny_engine, cases)
+    assert printed["latent_channels"] == tiny_engine.vae.config.latent_channels
+    assert json.loads(out.read_text()) == printed and "against" not in printed
+    # against itself: every case ties
+    assert main([*argv, "--autoencoder-only", "--against-model", str(tiny_model_dir)]) == 0
+    table = capsys.readouterr().out
+    assert "case by case against" in table and "better in   0, worse in   0" in table
+    assert "better in   1" not in table
+    # the option belongs to the autoencoder's report only
+    assert main([*argv, "--against-model", str(tiny_model_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --against-model") and "\n" not in err
+
+
 def test_eval_cli_reports_a_missing_model_in_one_line(tmp_path, capsys):
     from engine.eval import main
 
