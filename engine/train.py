@@ -210,7 +210,22 @@ class Trainer:
         cfg = self.cfg
         if self.paths.state("dit").is_file():  # the model this decoder is for
             self._load_state("dit", [(self.dit, "dit."), (self.ema, "ema.")], None)
-        elif self.init_from is not None and not (resume and self.paths.state("decoder").is_file()):
+        elif self.init_from is None or self._rebase_source is not None:
+            # no transformer yet: the decoder of this run's own autoencoder, which the
+            # transformer will then start on (a new autoencoder made ready before a rebase)
+            if not self.paths.state("vae").is_file():
+                raise EngineError(
+                    "no autoencoder to tune the decoder of: train --stage vae in this run "
+                    "first, or give --init-from a model folder"
+                )
+            self._load_run_autoencoder()
+            own = json.loads(self.paths.meta("vae").read_text()).get("totals", {})
+            # the autoencoder's own record, not a model folder's: the transformer adds its own
+            self.totals = {"dit_samples": 0, "dit_seconds": 0.0, **own}
+            self.totals["devices"] = list(
+                dict.fromkeys([*own.get("devices", []), self.device_name])
+            )
+        elif not (resume and self.paths.state("decoder").is_file()):
             # a model folder's decoder, tuned further: a fresh optimizer and schedule from step 0
             self.log(
                 event="init",
@@ -427,6 +442,13 @@ class Trainer:
         step = (
             self._load_state("dit", [(self.dit, "dit."), (self.ema, "ema.")], opt) if resume else 0
         )
+        if not resume and self.init_from is None:  # a new transformer on this run's autoencoder
+            if not self.paths.state("vae").is_file():
+                raise EngineError(
+                    "no autoencoder for the transformer: train --stage vae in this run first, "
+                    "or give --init-from a model folder"
+                )
+            self._take_run_autoencoder()
         if step == 0 and self.init_step:
             if self.init_step >= cfg.dit_steps:
                 raise EngineError(
@@ -752,12 +774,29 @@ class Trainer:
         """This run's own autoencoder stage, for the transformer to train on; its compute goes
         on the record of the model it becomes. Over a model folder's record (--init-from), the
         folder's transformer compute stays and its autoencoder's is retired. Idempotent."""
-        vs = ckpt.split_prefix(ckpt.load_state_file(self.paths.state("vae")), "vae.")
-        self.vae.load_state_dict(vs)
+        self._load_run_autoencoder()
         own = json.loads(self.paths.meta("vae").read_text()).get("totals", {})
+        if self.paths.state("decoder").is_file():
+            tuned = json.loads(self.paths.meta("decoder").read_text()).get("totals", {})
+            before = not tuned.get("dit_samples") and not tuned.get("dit_seconds")
+            if before and self._same_latents(
+                ckpt.split_prefix(ckpt.load_state_file(self.paths.state("decoder")), "vae.")
+            ):  # a decoder tuned on this autoencoder before any transformer: its record is
+                # the autoencoder's and the decoder's minutes
+                own = tuned
         if self.init_from is None:
             self.totals.update(own)
-            return
+        else:
+            self._merge_run_autoencoder_totals(own)
+        self._adopt_fine_tuned_decoder()  # tuned on these latents before the transformer
+
+    def _load_run_autoencoder(self) -> None:
+        vs = ckpt.split_prefix(ckpt.load_state_file(self.paths.state("vae")), "vae.")
+        self.vae.load_state_dict(vs)
+
+    def _merge_run_autoencoder_totals(self, own: dict) -> None:
+        """Over a model folder's record the folder's transformer compute stays, and its own
+        autoencoder's is retired."""
         prior = self.record.get("totals", {})
         t = self.totals
         t.pop("decoder_seconds", None)

@@ -122,6 +122,33 @@ def test_decoder_fine_tuning_keeps_the_latents_and_the_transformer_and_resumes(t
     assert not all(torch.equal(again[k], before[k]) for k in decoder)
 
 
+def test_a_decoder_tuned_before_any_transformer_is_the_one_the_transformer_starts_on(tmp_path):
+    # a new autoencoder is made ready (its stage, then its decoder) before a transformer is
+    # trained or rebased onto it: the decoder tunes this run's autoencoder, not a random one
+    from safetensors.torch import load_file
+
+    from engine.request import EngineError
+
+    cfg = tiny_config(decoder_steps=4, decoder_lr=1e-3)
+    with pytest.raises(EngineError, match="train --stage vae in this run first"):
+        run(cfg, tmp_path / "empty", "decoder", 5, False, "cpu")
+    run(cfg, tmp_path, "vae", 5, False, "cpu")
+    ae = load_file(str(tmp_path / "model" / "model.safetensors"))
+    run(cfg, tmp_path, "decoder", 5, False, "cpu")
+    tuned = load_file(str(tmp_path / "model" / "model.safetensors"))
+    vae_keys = [k for k in ae if k.startswith("vae.")]
+    for k in vae_keys:  # the encoder and its statistics kept, the decoder tuned
+        assert torch.equal(ae[k], tuned[k]) == (not k.startswith("vae.decoder.")), k
+    run(cfg, tmp_path, "dit", 5, False, "cpu")
+    model = load_file(str(tmp_path / "model" / "model.safetensors"))
+    assert all(torch.equal(model[k], tuned[k]) for k in vae_keys)
+    record = json.loads((tmp_path / "model" / "config.json").read_text())["training"]
+    totals = record["totals"]
+    assert record["dit_steps_done"] == 8 and totals["decoder_seconds"] > 0
+    stages = ("vae_seconds", "dit_seconds", "decoder_seconds")  # every stage's time, once
+    assert totals["device_seconds"]["cpu"] == pytest.approx(sum(totals[k] for k in stages))
+
+
 def test_a_model_folders_decoder_is_tuned_further_without_its_run(tmp_path):
     # a GPU-trained transformer comes back as a model folder; its decoder is tuned on a CPU
     from safetensors.torch import load_file
