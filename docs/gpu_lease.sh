@@ -8,6 +8,8 @@
 # AE=32: first train a new autoencoder with 32 latent channels (the shipped recipe's AE_STEPS
 # steps, at most AE_MIN minutes), then rebase the shipped transformer onto it (engine/rebase.py)
 # for MINUTES, then tune its decoder for DEC_MIN minutes (0: not), all in one run folder.
+# AE_FROM=DIR: instead, the autoencoder made ready beforehand (`python -m engine pack-autoencoder
+# RUN -o DIR` on any machine, DIR carried along): the run folder's own, its decoder tuned already.
 # M: the model folder to continue (default the shipped one; runs/gpu_model: the last call's).
 DEV=${1:-cuda}; MIN=${2:-8.0}; WORKERS=${3:-14}; PY=${4:-python3}; TOK=${TOK:-32768}
 export PYTHONUNBUFFERED=1 STORYLOOM_TEXT_ENCODER_DIR=$PWD/.devcarry/text
@@ -19,7 +21,12 @@ nproc; $PY -c "import torch,einops,safetensors,tokenizers,numpy; print('torch', 
 CS=$($PY -c "import json; c = json.load(open('$M/train_config.json'));
 print(c.get('context_start', 0.2) * c['dit_steps'] / 40000)")
 AEOPT=()
-if [ -n "${AE:-}" ]; then  # the new autoencoder: the run folder's own, before the transformer
+if [ -n "${AE_FROM:-}" ]; then  # the new autoencoder, made ready elsewhere: the run's own stage
+  mkdir -p $R && cp "$AE_FROM/state_vae.safetensors" "$AE_FROM/state_vae.json" $R/ || exit 1
+  AEOPT=(--set "vae=$($PY -c "import json; print(json.dumps(json.load(open('$R/state_vae.json'))['vae'],
+separators=(',', ':')))")")
+  echo "autoencoder from $AE_FROM: ${AEOPT[1]}"; AE=; DEC_MIN=0
+elif [ -n "${AE:-}" ]; then  # the new autoencoder: the run folder's own, before the transformer
   AEOPT=(--set "vae={\"base_channels\":16,\"latent_channels\":$AE}")
   timeout "$(awk "BEGIN{print int(${AE_MIN:-4} * 60 + 70)}")" $PY -m engine train \
     --config $M/train_config.json --stage vae --run-dir $R --device "$DEV" --minutes "${AE_MIN:-4}" \
@@ -40,7 +47,7 @@ train "$WORKERS" "$MIN" "${AHEAD:-2}"; RC=$?; echo "train rc=$RC after $(( $(dat
 if [ $RC -ne 0 ] && [ $RC -ne 124 ] && [ $(( $(date +%s) - T1 )) -lt 150 ]; then
   echo "failed at the start: again without data workers or preparing ahead"
   rm -f $R/state_dit.*  # the transformer's start; a new autoencoder stays
-  [ -z "${AE:-}" ] && rm -rf $R
+  [ ${#AEOPT[@]} -eq 0 ] && rm -rf $R
   train 0 "$(awk "BEGIN{print $MIN - ($(date +%s) - $T1) / 60.0}")" 0; echo "retry rc=$?"
 fi
 if [ -n "${AE:-}" ] && [ "${DEC_MIN:-0}" != 0 ]; then  # the recipe's decoder stage, on these latents

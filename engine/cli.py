@@ -245,6 +245,17 @@ def cmd_text_pack(a) -> int:
     return 0
 
 
+def cmd_pack_autoencoder(a) -> int:
+    from engine.autoencoder_pack import pack_autoencoder
+
+    out = Path(a.output)
+    meta = pack_autoencoder(Path(a.run_dir), out)
+    size = sum(f.stat().st_size for f in out.iterdir()) / 1e6
+    tuned = f", decoder tuned {meta['decoder_step']} steps" if meta["decoder_step"] else ""
+    print(f"wrote {out} ({size:.1f} MB): autoencoder step {meta['step']}{tuned}")
+    return 0
+
+
 def cmd_serve(a) -> int:
     from engine.serve import main as serve_main
 
@@ -320,6 +331,13 @@ def build_parser() -> argparse.ArgumentParser:
         "without its package (name the folder in $STORYLOOM_TEXT_ENCODER_DIR)",
     )
     p.add_argument("-o", "--output", required=True)
+    p = sub.add_parser(
+        "pack-autoencoder",
+        help="a run's autoencoder stage (its tuned decoder folded in) without optimizer moments: "
+        "copied into another run folder, a transformer starts or is rebased on it there",
+    )
+    p.add_argument("run_dir")
+    p.add_argument("-o", "--output", required=True)
     p = sub.add_parser("serve", help="run the engine's HTTP API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
@@ -340,6 +358,7 @@ COMMANDS = {
     "probe": cmd_probe,
     "ablate": cmd_ablate,
     "text-pack": cmd_text_pack,
+    "pack-autoencoder": cmd_pack_autoencoder,
 }
 
 

@@ -763,6 +763,9 @@ class Trainer:
             self.log(event="grow", stage=stage, step=meta["step"], added=sorted(grown))
         elif opt is None:  # only the weights were wanted
             return int(meta["step"])
+        elif meta.get("weights_only"):  # a packed stage (engine.autoencoder_pack): fresh moments
+            self.log(event="resume", stage=stage, step=meta["step"], optimizer="fresh")
+            return int(meta["step"])
         else:
             ckpt.unflatten_optimizer(
                 opt, {k: v.to(self.device) for k, v in state.items()}, meta["optimizer"]
@@ -801,6 +804,8 @@ class Trainer:
         t = self.totals
         t.pop("decoder_seconds", None)
         t["vae_seconds"] = own.get("vae_seconds", 0.0)
+        if own.get("decoder_seconds"):  # a decoder tuned before the transformer, packed with it
+            t["decoder_seconds"] = own["decoder_seconds"]
         t["retired_vae_seconds"] = sum(
             prior.get(k, 0.0) for k in ("vae_seconds", "decoder_seconds", "retired_vae_seconds")
         )

@@ -168,3 +168,58 @@ def test_a_model_folder_is_rebased_onto_a_retrained_autoencoder_and_resumes_exac
     assert totals["retired_vae_seconds"] == pytest.approx(was["vae_seconds"])
     stages = ("vae_seconds", "dit_seconds", "retired_vae_seconds")
     assert totals["device_seconds"]["cpu"] == pytest.approx(sum(totals[k] for k in stages))
+
+
+def test_a_packed_autoencoder_made_ready_elsewhere_is_the_one_a_rebase_starts_on(tmp_path):
+    # a GPU lease is short: the autoencoder and its decoder are made ready on a CPU, packed
+    # without optimizer moments, and the lease only rebases the transformer onto them
+    from engine.cli import main
+
+    first = tmp_path / "first"
+    cfg4 = tiny_config()
+    run(cfg4, first, "vae", 5, False, "cpu")
+    run(cfg4, first, "dit", 5, True, "cpu")
+    folder = first / "model"
+    cfg8 = tiny_config(
+        vae=VAEConfig.tiny(latent_channels=8).to_dict(),
+        dit={"width": 64, "depth": 2, "heads": 2},
+        dit_steps=12,
+        decoder_steps=3,
+        decoder_lr=1e-3,
+    )
+    prep, pack = tmp_path / "prep", tmp_path / "pack"
+    assert main(["pack-autoencoder", str(prep), "-o", str(pack)]) == 2  # nothing to pack yet
+    run(cfg8, prep, "vae", 5, False, "cpu")
+    run(cfg8, prep, "decoder", 5, False, "cpu")
+    assert main(["pack-autoencoder", str(prep), "-o", str(pack)]) == 0
+    packed = json.loads((pack / "state_vae.json").read_text())
+    tuned = load_file(str(prep / "state_decoder.safetensors"))
+    weights = load_file(str(pack / "state_vae.safetensors"))
+    assert sorted(weights) == sorted(k for k in tuned if k.startswith("vae."))  # no moments
+    assert all(torch.equal(weights[k], tuned[k]) for k in weights)
+    assert packed["decoder_step"] == 3 and packed["totals"]["decoder_seconds"] > 0
+
+    lease = tmp_path / "lease"
+    lease.mkdir()
+    for name in ("state_vae.safetensors", "state_vae.json"):
+        shutil.copy(pack / name, lease / name)
+    run(cfg8, lease, "dit", 5, False, "cpu", init_from=folder)
+    model = load_file(str(lease / "model" / "model.safetensors"))
+    assert all(torch.equal(model[k], weights[k].to(torch.float16)) for k in weights)
+    totals = json.loads((lease / "model" / "config.json").read_text())["training"]["totals"]
+    assert totals["decoder_seconds"] == packed["totals"]["decoder_seconds"]
+    assert totals["vae_seconds"] == packed["totals"]["vae_seconds"]
+    stages = ("vae_seconds", "decoder_seconds", "dit_seconds", "retired_vae_seconds")
+    assert totals["device_seconds"]["cpu"] == pytest.approx(sum(totals[k] for k in stages))
+
+    # the packed stage resumes with fresh optimizer moments
+    again = tmp_path / "again"
+    shutil.copytree(pack, again)
+    run(cfg8, again, "vae", 5, True, "cpu")
+    resumed = [r for r in _rows(again) if r.get("event") == "resume"]
+    assert resumed[0]["optimizer"] == "fresh" and resumed[0]["step"] == packed["step"]
+
+    # a decoder tuned for the run's transformer is not this autoencoder's alone: not packed
+    run(cfg8, prep, "dit", 5, False, "cpu")
+    run(cfg8, prep, "decoder", 5, False, "cpu")
+    assert main(["pack-autoencoder", str(prep), "-o", str(tmp_path / "late")]) == 2
