@@ -526,15 +526,21 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     scores["detector"] = D.VERSION  # scores of different detector versions do not compare
     if paired is not None:
         scores["against"] = paired
+    report(a, scores, paired and (paired["model"] or paired["clips"]))
+    return 0
+
+
+def report(a: argparse.Namespace, scores: dict, against: str | None) -> None:
+    """Scores to `--out` (JSON), and printed as JSON or as a table with the paired comparison
+    (`scores["against"]`) against `against` under it."""
     if getattr(a, "out", None):
         Path(a.out).write_text(json.dumps(scores, indent=2))
     if a.json:
         print(json.dumps(scores))
     else:
         print(format_table({k: v for k, v in scores.items() if k != "against"}))
-        if paired is not None:
-            print(format_paired(paired["scores"], paired["model"] or paired["clips"]))
-    return 0
+        if "against" in scores:
+            print(format_paired(scores["against"]["scores"], against))
 
 
 if __name__ == "__main__":

@@ -9,13 +9,11 @@ transformer is trained or rebased onto it: seconds to minutes on the CPU, not a 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
 from engine.data import detector as D
-from engine.eval import CEILING_KEYS, autoencoder_case_scores, ceiling_of, format_table
-from engine.eval_paired import format_paired, paired_comparison
+from engine.eval import CEILING_KEYS, autoencoder_case_scores, ceiling_of, report
+from engine.eval_paired import paired_comparison
 from engine.request import EngineError
 
 
@@ -47,12 +45,5 @@ def autoencoder_report(a: argparse.Namespace, eng, cases: list) -> int:
                 CEILING_KEYS, [mine[n] for n in names], [theirs[n] for n in names]
             ),
         }
-    if getattr(a, "out", None):
-        Path(a.out).write_text(json.dumps(scores, indent=2))
-    if a.json:
-        print(json.dumps(scores))
-    else:
-        print(format_table({k: v for k, v in scores.items() if k != "against"}))
-        if other is not None:
-            print(format_paired(scores["against"]["scores"], str(a.against_model)))
+    report(a, scores, str(a.against_model) if other is not None else None)
     return 0
