@@ -18,11 +18,19 @@ from engine import checkpoint as ckpt
 from engine.request import EngineError
 
 
-def _same_encoder(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
-    """Whether two autoencoder states encode alike (all but the decoder equal)."""
-    return a.keys() == b.keys() and all(
-        torch.equal(v, b[k]) for k, v in a.items() if not k.startswith("decoder.")
+def same_encoder(mine: dict[str, torch.Tensor], other: dict[str, torch.Tensor]) -> bool:
+    """Whether `other` encodes as `mine` (same encoder and latent statistics: the latents a
+    transformer learned are the same); decoders may differ."""
+    return all(
+        torch.equal(mine[k], v.to(mine[k].device))
+        for k, v in other.items()
+        if not k.startswith("decoder.")
     )
+
+
+def tuned_before_transformer(decoder_totals: dict) -> bool:
+    """Whether a decoder stage's record says it ran before any transformer of its run."""
+    return not decoder_totals.get("dit_samples") and not decoder_totals.get("dit_seconds")
 
 
 def pack_autoencoder(run_dir: Path, out_dir: Path) -> dict:
@@ -39,8 +47,8 @@ def pack_autoencoder(run_dir: Path, out_dir: Path) -> dict:
         dec_totals = dec_meta.get("totals", {})
         tuned = ckpt.split_prefix(ckpt.load_state_file(dec_path), "vae.")
         # tuned for a transformer of this run, or for an earlier encoder: not this one's
-        before = not dec_totals.get("dit_samples") and not dec_totals.get("dit_seconds")
-        if not (before and _same_encoder(vae, tuned)):
+        fits = vae.keys() == tuned.keys() and same_encoder(vae, tuned)
+        if not (tuned_before_transformer(dec_totals) and fits):
             raise EngineError(
                 f"{run_dir}'s decoder stage was not tuned on this autoencoder before a "
                 "transformer: remove state_decoder.* to pack the autoencoder alone"

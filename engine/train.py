@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from engine import checkpoint as ckpt
+from engine.autoencoder_pack import same_encoder, tuned_before_transformer
 from engine.model_bundle import ModelBundle, build_vae, recipe_dit_config
 from engine.models.dit import DiT
 from engine.precision import transformer_dtype
@@ -218,8 +219,7 @@ class Trainer:
                     "no autoencoder to tune the decoder of: train --stage vae in this run "
                     "first, or give --init-from a model folder"
                 )
-            self._load_run_autoencoder()
-            own = json.loads(self.paths.meta("vae").read_text()).get("totals", {})
+            own = self._load_run_autoencoder()
             # the autoencoder's own record, not a model folder's: the transformer adds its own
             self.totals = {"dit_samples": 0, "dit_seconds": 0.0, **own}
             self.totals["devices"] = list(
@@ -777,12 +777,10 @@ class Trainer:
         """This run's own autoencoder stage, for the transformer to train on; its compute goes
         on the record of the model it becomes. Over a model folder's record (--init-from), the
         folder's transformer compute stays and its autoencoder's is retired. Idempotent."""
-        self._load_run_autoencoder()
-        own = json.loads(self.paths.meta("vae").read_text()).get("totals", {})
+        own = self._load_run_autoencoder()
         if self.paths.state("decoder").is_file():
             tuned = json.loads(self.paths.meta("decoder").read_text()).get("totals", {})
-            before = not tuned.get("dit_samples") and not tuned.get("dit_seconds")
-            if before and self._same_latents(
+            if tuned_before_transformer(tuned) and self._same_latents(
                 ckpt.split_prefix(ckpt.load_state_file(self.paths.state("decoder")), "vae.")
             ):  # a decoder tuned on this autoencoder before any transformer: its record is
                 # the autoencoder's and the decoder's minutes
@@ -793,9 +791,11 @@ class Trainer:
             self._merge_run_autoencoder_totals(own)
         self._adopt_fine_tuned_decoder()  # tuned on these latents before the transformer
 
-    def _load_run_autoencoder(self) -> None:
+    def _load_run_autoencoder(self) -> dict:
+        """Load this run's autoencoder stage; returns its record (totals)."""
         vs = ckpt.split_prefix(ckpt.load_state_file(self.paths.state("vae")), "vae.")
         self.vae.load_state_dict(vs)
+        return json.loads(self.paths.meta("vae").read_text()).get("totals", {})
 
     def _merge_run_autoencoder_totals(self, own: dict) -> None:
         """Over a model folder's record the folder's transformer compute stays, and its own
@@ -882,14 +882,7 @@ class Trainer:
         )
 
     def _same_latents(self, vae_state: dict) -> bool:
-        """Whether an autoencoder state encodes exactly as the current one (same encoder and
-        latent statistics: the latents a transformer learned are the same)."""
-        mine = self.vae.state_dict()
-        return all(
-            torch.equal(mine[k], v.to(mine[k].device))
-            for k, v in vae_state.items()
-            if not k.startswith("decoder.")
-        )
+        return same_encoder(self.vae.state_dict(), vae_state)
 
     def _adopt_retrained_autoencoder(self, dit_step: int) -> None:
         """The autoencoder stage ran again after this transformer (say with object weights):
