@@ -19,6 +19,7 @@ import torch
 
 from engine import checkpoint as ckpt
 from engine.autoencoder_pack import same_encoder, tuned_before_transformer
+from engine.autoencoder_widen import train_only_added, widen
 from engine.model_bundle import ModelBundle, build_vae, recipe_dit_config
 from engine.models.dit import DiT
 from engine.precision import transformer_dtype
@@ -183,9 +184,12 @@ class Trainer:
     # ----------------------------------------------------------------- stage 1: VAE
     def train_vae(self, minutes: float, resume: bool) -> None:
         cfg = self.cfg
-        opt = torch.optim.AdamW(
-            self.vae.parameters(), lr=cfg.vae_lr, betas=(0.9, 0.95), weight_decay=0.0
-        )
+        params = list(self.vae.parameters())
+        if cfg.vae_kept_channels:  # a widened autoencoder: only the added channels learn
+            if not (resume and self.paths.state("vae").is_file()):
+                self._widen_model_autoencoder()
+            params = train_only_added(self.vae, cfg.vae_kept_channels)
+        opt = torch.optim.AdamW(params, lr=cfg.vae_lr, betas=(0.9, 0.95), weight_decay=0.0)
         step = self._load_state("vae", [(self.vae, "vae.")], opt) if resume else 0
         deadline, last_ckpt = time.time() + minutes * 60, time.time()
         self.vae.train()
@@ -202,6 +206,32 @@ class Trainer:
         self.set_latent_stats()  # before saving: the DiT stage trains on normalised latents
         self._save_state("vae", step, {"vae.": self.vae}, opt)
         self.export()
+
+    def _widen_model_autoencoder(self) -> None:
+        """Start the autoencoder stage from --init-from's autoencoder, widened: its latents
+        stay the first channels, and its compute goes on the record (the transformer's not)."""
+        kept, src = self.cfg.vae_kept_channels, self._rebase_source
+        if src is None or src.vae.config.latent_channels != kept:
+            raise EngineError(
+                f"vae_kept_channels {kept} needs --init-from a model folder whose autoencoder "
+                f"has {kept} latent channels, fewer than the {self.vae.config.latent_channels} "
+                "of this run's"
+            )
+        self.vae.load_state_dict(widen(src.vae, self.vae.config.latent_channels).state_dict())
+        own = {k: v for k, v in self.totals.items() if k in ("vae_seconds", "decoder_seconds")}
+        self.totals = {
+            "dit_samples": 0,
+            "dit_seconds": 0.0,
+            **own,
+            "devices": self.totals["devices"],
+        }
+        self.log(
+            event="widen",
+            stage="vae",
+            model=str(self.init_from),
+            kept=kept,
+            latent_channels=self.vae.config.latent_channels,
+        )
 
     def train_decoder(self, minutes: float, resume: bool, stop_at: int | None = None) -> None:
         """Fine-tune the autoencoder's decoder on its frozen encoder: the latents the transformer
@@ -357,6 +387,8 @@ class Trainer:
     def set_latent_stats(self) -> None:
         """Per-channel mean/std of latents over world batches, so the DiT sees unit-scale data."""
         self.vae.eval()
+        kept = self.cfg.vae_kept_channels  # a widened autoencoder's old channels keep theirs
+        old = self.vae.latent_mean[:kept].clone(), self.vae.latent_std[:kept].clone()
         self.vae.set_latent_stats(
             torch.zeros(self.vae.config.latent_channels, device=self.device),
             torch.ones(self.vae.config.latent_channels, device=self.device),
@@ -367,8 +399,10 @@ class Trainer:
             batch = make_world_batch(self.cfg, 8, b, seed=10_000_019 + i, device=self.device)
             zs.append(encode_batch_video(self.vae, batch.video, self.amp).float())
         z = torch.cat([x.transpose(0, 1).reshape(x.shape[1], -1) for x in zs], dim=1)
-        self.vae.set_latent_stats(z.mean(dim=1), z.std(dim=1).clamp_min(1e-3))
-        self.log(event="latent_stats", mean=z.mean(dim=1).tolist(), std=z.std(dim=1).tolist())
+        mean, std = z.mean(dim=1), z.std(dim=1).clamp_min(1e-3)
+        mean[:kept], std[:kept] = old
+        self.vae.set_latent_stats(mean, std)
+        self.log(event="latent_stats", mean=mean.tolist(), std=std.tolist())
 
     # ----------------------------------------------------------------- stage 2: DiT
     def _text(self):

@@ -41,6 +41,11 @@ class TrainConfig:
     # Stage 1: the autoencoder
     vae_steps: int = 4000
     vae_lr: float = 4e-4
+    # With --init-from a model folder whose autoencoder has this many latent channels (fewer
+    # than vae.latent_channels): the autoencoder stage widens that one and trains only the added
+    # channels and the decoder, so the first this-many channels stay the old latents exactly
+    # (engine/autoencoder_widen.py). 0: the stage trains an autoencoder from scratch.
+    vae_kept_channels: int = 0
     # Stage 3 (optional): fine-tune the decoder on the frozen encoder. The latents stay exactly
     # the same, so a trained transformer stays valid while the pictures get sharper.
     decoder_steps: int = 0

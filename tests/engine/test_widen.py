@@ -1,0 +1,112 @@
+"""A wider autoencoder that keeps a trained one's latent channels exactly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from engine.autoencoder_widen import train_only_added, widen
+from engine.model_bundle import ModelBundle
+from engine.models.vae import VAEConfig, VideoVAE
+from engine.request import EngineError
+from engine.train import run
+from tests.engine.test_train import tiny_config
+
+
+def _video(seed: int) -> torch.Tensor:  # (B, 3, T, H, W) in [-1, 1]
+    return torch.rand(2, 3, 5, 48, 64, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+def test_a_widened_autoencoder_starts_as_the_old_one():
+    torch.manual_seed(0)
+    old = VideoVAE(VAEConfig.tiny(latent_channels=4)).eval()
+    old.set_latent_stats(torch.randn(4), torch.rand(4) + 0.5)
+    new = widen(old, 8).eval()
+    assert new.config.latent_channels == 8
+    x = _video(1)
+    with torch.no_grad():
+        z_old, z_new = old.encode(x), new.encode(x)  # normalised latents
+        assert torch.equal(z_new[:, :4], z_old)
+        assert z_new[:, 4:].abs().sum() > 0  # the added channels carry something
+        # the decoder reads the added channels with zero weights: the old picture, whatever
+        # they hold
+        noise = torch.randn_like(z_new[:, 4:]) * 3
+        rec = new.decode(torch.cat([z_old, noise], dim=1))
+        assert torch.allclose(rec, old.decode(z_old), atol=1e-5)
+    with pytest.raises(ValueError, match="more than the 4"):
+        widen(old, 4)
+
+
+def test_only_the_added_channels_and_the_decoder_learn():
+    torch.manual_seed(0)
+    new = widen(VideoVAE(VAEConfig.tiny(latent_channels=4)), 8)
+    before = {k: v.clone() for k, v in new.state_dict().items()}
+    params = train_only_added(new, 4)
+    opt = torch.optim.AdamW(params, lr=1e-2, weight_decay=0.0)
+    for i in range(3):
+        opt.zero_grad()
+        new.loss(_video(i))["loss"].backward()
+        opt.step()
+    after = new.state_dict()
+    head_w, head_b = "encoder.conv_out.weight", "encoder.conv_out.bias"
+    for k in before:
+        if k.startswith("encoder.") and k not in (head_w, head_b):
+            assert torch.equal(after[k], before[k]), k  # the encoder's body is frozen
+    for k in (head_w, head_b):
+        kept = torch.cat([after[k][:4], after[k][8:12]])  # the old mean and logvar rows
+        assert torch.equal(kept, torch.cat([before[k][:4], before[k][8:12]])), k
+        added = torch.cat([after[k][4:8], after[k][12:]])
+        assert not torch.equal(added, torch.cat([before[k][4:8], before[k][12:]])), k
+    assert not torch.equal(after["decoder.conv_in.weight"], before["decoder.conv_in.weight"])
+    with pytest.raises(ValueError, match="between 0 and 8"):
+        train_only_added(new, 8)
+
+
+def test_the_autoencoder_stage_widens_a_model_folders_autoencoder_and_resumes(tmp_path):
+    first = tmp_path / "first"
+    cfg4 = tiny_config()
+    run(cfg4, first, "vae", 5, False, "cpu")
+    run(cfg4, first, "dit", 5, True, "cpu")
+    folder = first / "model"  # the shipped model, over 4 latent channels
+    was = json.loads((folder / "config.json").read_text())["training"]["totals"]
+
+    cfg8 = tiny_config(
+        vae=VAEConfig.tiny(latent_channels=8).to_dict(),
+        dit={"width": 64, "depth": 2, "heads": 2},
+        vae_kept_channels=4,
+        vae_steps=2,
+    )
+    with pytest.raises(EngineError, match="needs --init-from a model folder"):
+        run(cfg8, tmp_path / "none", "vae", 5, False, "cpu")
+    wide = tmp_path / "wide"
+    run(cfg8, wide, "vae", 5, False, "cpu", init_from=folder)
+    cfg8.vae_steps = 4
+    run(cfg8, wide, "vae", 5, True, "cpu", init_from=folder)  # resumed, not widened again
+    rows = [json.loads(x) for x in (wide / "training_log.jsonl").read_text().splitlines()]
+    assert [r["kept"] for r in rows if r.get("event") == "widen"] == [4]
+    assert [r["step"] for r in rows if r.get("event") == "step" and r["stage"] == "vae"][-4:] == [
+        1,
+        2,
+        3,
+        4,
+    ]
+
+    old = ModelBundle.load(folder, device="cpu").vae.eval()
+    new = ModelBundle.load(wide / "model", device="cpu").vae.eval()
+    x = _video(3)
+    with torch.no_grad():  # the old latents, exactly (fp16 weights on both sides)
+        assert torch.equal(new.encode(x)[:, :4], old.encode(x))
+    assert torch.equal(new.latent_mean[:4], old.latent_mean)
+    assert torch.equal(new.latent_std[:4], old.latent_std)
+    weights = load_file(str(wide / "model" / "model.safetensors"))
+    ref = load_file(str(folder / "model.safetensors"))
+    assert not torch.equal(
+        weights["vae.decoder.conv_out.weight"], ref["vae.decoder.conv_out.weight"]
+    )
+    # the record: the old autoencoder's compute and this stage's, no transformer yet
+    totals = json.loads((wide / "state_vae.json").read_text())["totals"]
+    assert totals["vae_seconds"] > was["vae_seconds"] > 0
+    assert totals["dit_seconds"] == 0 and totals["dit_samples"] == 0
