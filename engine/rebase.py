@@ -52,8 +52,9 @@ def _r2(pred: Tensor, y: Tensor) -> float:
 
 
 def _procrustes(x: Tensor, y: Tensor) -> Tensor:
-    """argmin |x W - y| over W (a, b) with orthonormal columns (a >= b): W = U V^T from the SVD
-    of x^T y. x (n, a), y (n, b)."""
+    """W (a, b) with orthonormal columns (a >= b) that maximises tr(W^T x^T y): U V^T from the
+    SVD of x^T y. x (n, a), y (n, b). For a == b it is argmin |x W - y|; for a > b only close to
+    it, as |x W| then depends on W (it can lean on new directions that correlate with the old)."""
     u, _, vh = torch.linalg.svd(x.double().T @ y.double(), full_matrices=False)
     return (u @ vh).float()
 
@@ -92,7 +93,13 @@ def fit_bridge(
         )
     if old.shape[0] < 4 * new.shape[1]:
         raise EngineError(f"too few tokens ({old.shape[0]}) to fit the latent bridge")
-    to_old = _procrustes(new, old)
+    d = old.shape[1]
+    if torch.allclose(new[:, :d], old, rtol=0, atol=1e-4):
+        # a widened autoencoder (engine/autoencoder_widen.py): its first channels are the old
+        # latents, and the map is that selection, exact both ways on them
+        to_old = torch.eye(new.shape[1], d)
+    else:
+        to_old = _procrustes(new, old)
     return Bridge(to_old, _r2(new @ to_old, old), _r2(old @ to_old.T, new), int(old.shape[0]))
 
 

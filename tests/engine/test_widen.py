@@ -11,6 +11,7 @@ from safetensors.torch import load_file
 from engine.autoencoder_widen import train_only_added, widen
 from engine.model_bundle import ModelBundle
 from engine.models.vae import VAEConfig, VideoVAE
+from engine.rebase import fit_bridge
 from engine.request import EngineError
 from engine.train import run
 from tests.engine.test_train import tiny_config
@@ -110,3 +111,21 @@ def test_the_autoencoder_stage_widens_a_model_folders_autoencoder_and_resumes(tm
     totals = json.loads((wide / "state_vae.json").read_text())["totals"]
     assert totals["vae_seconds"] > was["vae_seconds"] > 0
     assert totals["dit_seconds"] == 0 and totals["dit_samples"] == 0
+
+
+def test_the_bridge_onto_a_widened_autoencoder_is_the_exact_selection_of_its_old_channels():
+    torch.manual_seed(0)
+    old = VideoVAE(VAEConfig.tiny(latent_channels=4)).eval()
+    new = widen(old, 8).eval()
+    for p in new.encoder.conv_out.parameters():  # added channels that correlate with the old
+        p.data[4:8] += p.data[:4]
+
+    def encode(vae, video):
+        return vae.encode(video.permute(0, 4, 1, 2, 3) * 2 - 1)
+
+    clips = [
+        torch.rand(2, 5, 64, 96, 3, generator=torch.Generator().manual_seed(i)) for i in range(3)
+    ]
+    bridge = fit_bridge(old, new, clips, (1, 2, 2), encode)
+    assert torch.equal(bridge.to_old, torch.eye(32, 16))  # 4 channels x 4 patch values
+    assert bridge.r2_to_old == pytest.approx(1.0)
