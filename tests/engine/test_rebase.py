@@ -116,20 +116,28 @@ def test_the_recipes_transformer_reads_its_autoencoders_latent_channels():
         TrainConfig(rebase_init="warm")
 
 
-def test_a_model_folder_is_rebased_onto_a_retrained_autoencoder_and_resumes_exactly(tmp_path):
+def four_channel_model(tmp_path):
+    """A trained model folder over 4 latent channels (the shipped model in small)."""
     first = tmp_path / "first"
     cfg4 = tiny_config()
     run(cfg4, first, "vae", 5, False, "cpu")
     run(cfg4, first, "dit", 5, True, "cpu")
-    folder = first / "model"  # the shipped model, over 4 latent channels
-    was = json.loads((folder / "config.json").read_text())["training"]["totals"]
+    return first / "model"
 
-    # the same transformer over an autoencoder of 8 channels; the config names them once
-    cfg8 = tiny_config(
+
+def eight_channel_config(**kw) -> TrainConfig:
+    """The same transformer over an autoencoder of 8 channels; the config names them once."""
+    return tiny_config(
         vae=VAEConfig.tiny(latent_channels=8).to_dict(),
         dit={"width": 64, "depth": 2, "heads": 2},
-        dit_steps=12,
+        **kw,
     )
+
+
+def test_a_model_folder_is_rebased_onto_a_retrained_autoencoder_and_resumes_exactly(tmp_path):
+    folder = four_channel_model(tmp_path)
+    was = json.loads((folder / "config.json").read_text())["training"]["totals"]
+    cfg8 = eight_channel_config(dit_steps=12)
     with pytest.raises(EngineError, match="--stage vae"):  # no autoencoder of its own yet
         run(cfg8, tmp_path / "none", "dit", 5, False, "cpu", init_from=folder)
     a = tmp_path / "a"
@@ -175,18 +183,8 @@ def test_a_packed_autoencoder_made_ready_elsewhere_is_the_one_a_rebase_starts_on
     # without optimizer moments, and the lease only rebases the transformer onto them
     from engine.cli import main
 
-    first = tmp_path / "first"
-    cfg4 = tiny_config()
-    run(cfg4, first, "vae", 5, False, "cpu")
-    run(cfg4, first, "dit", 5, True, "cpu")
-    folder = first / "model"
-    cfg8 = tiny_config(
-        vae=VAEConfig.tiny(latent_channels=8).to_dict(),
-        dit={"width": 64, "depth": 2, "heads": 2},
-        dit_steps=12,
-        decoder_steps=3,
-        decoder_lr=1e-3,
-    )
+    folder = four_channel_model(tmp_path)
+    cfg8 = eight_channel_config(dit_steps=12, decoder_steps=3, decoder_lr=1e-3)
     prep, pack = tmp_path / "prep", tmp_path / "pack"
     assert main(["pack-autoencoder", str(prep), "-o", str(pack)]) == 2  # nothing to pack yet
     run(cfg8, prep, "vae", 5, False, "cpu")

@@ -14,7 +14,7 @@ from engine.models.vae import VAEConfig, VideoVAE
 from engine.rebase import fit_bridge
 from engine.request import EngineError
 from engine.train import run
-from tests.engine.test_train import tiny_config
+from tests.engine.test_rebase import eight_channel_config, four_channel_model
 
 
 def _video(seed: int) -> torch.Tensor:  # (B, 3, T, H, W) in [-1, 1]
@@ -67,19 +67,9 @@ def test_only_the_added_channels_and_the_decoder_learn():
 
 
 def test_the_autoencoder_stage_widens_a_model_folders_autoencoder_and_resumes(tmp_path):
-    first = tmp_path / "first"
-    cfg4 = tiny_config()
-    run(cfg4, first, "vae", 5, False, "cpu")
-    run(cfg4, first, "dit", 5, True, "cpu")
-    folder = first / "model"  # the shipped model, over 4 latent channels
+    folder = four_channel_model(tmp_path)
     was = json.loads((folder / "config.json").read_text())["training"]["totals"]
-
-    cfg8 = tiny_config(
-        vae=VAEConfig.tiny(latent_channels=8).to_dict(),
-        dit={"width": 64, "depth": 2, "heads": 2},
-        vae_kept_channels=4,
-        vae_steps=2,
-    )
+    cfg8 = eight_channel_config(vae_kept_channels=4, vae_steps=2)
     with pytest.raises(EngineError, match="needs --init-from a model folder"):
         run(cfg8, tmp_path / "none", "vae", 5, False, "cpu")
     wide = tmp_path / "wide"
