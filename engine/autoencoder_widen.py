@@ -7,6 +7,11 @@ channels of the new one, bit for bit, and adds channels for what it loses (shape
 the encoder is the old one, frozen, with new output rows for the added channels' moments; the
 decoder starts as the old one and reads the added channels through input weights that start at
 zero, so the widened autoencoder begins as exactly the old one.
+
+With `branch`, the added channels also get an encoder of their own that reads the pixels
+(VAEConfig.branch_channels): the frozen encoder's last features were made for the old channels
+and hold little of the shape detail the added ones are for. Its output layer starts at zero, so
+the widened autoencoder still begins as exactly the old one.
 """
 
 from __future__ import annotations
@@ -17,12 +22,16 @@ from torch import nn
 from engine.models.vae import VAEConfig, VideoVAE
 
 
-def widen(old: VideoVAE, channels: int) -> VideoVAE:
-    """old's autoencoder with `channels` latent channels, the first old.C of them old's own."""
+def widen(old: VideoVAE, channels: int, *, branch: bool = False) -> VideoVAE:
+    """old's autoencoder with `channels` latent channels, the first old.C of them old's own;
+    with `branch`, the added channels get an encoder branch of their own too."""
     kept = old.config.latent_channels
     if channels <= kept:
         raise ValueError(f"widening needs more than the {kept} latent channels there are")
-    new = VideoVAE(VAEConfig.from_dict({**old.config.to_dict(), "latent_channels": channels}))
+    if old.branch is not None:
+        raise ValueError("this autoencoder is widened already: widen the one it came from")
+    wide = {"latent_channels": channels, "branch_channels": channels - kept if branch else 0}
+    new = VideoVAE(VAEConfig.from_dict({**old.config.to_dict(), **wide}))
     state = {k: v.clone() for k, v in old.state_dict().items()}
     own = new.state_dict()
     # the encoder's output is (mean C | logvar C): the old rows go to the head of each half
@@ -38,13 +47,17 @@ def widen(old: VideoVAE, channels: int) -> VideoVAE:
     mean, std = torch.zeros(channels), torch.ones(channels)
     mean[:kept], std[:kept] = state["latent_mean"], state["latent_std"]
     state["latent_mean"], state["latent_std"] = mean, std
+    if new.branch is not None:  # a fresh branch whose output starts at zero
+        for name, v in new.branch.state_dict().items():
+            state[f"branch.{name}"] = torch.zeros_like(v) if name.startswith("conv_out.") else v
     new.load_state_dict(state)
     return new
 
 
 def train_only_added(vae: VideoVAE, kept: int) -> list[nn.Parameter]:
     """Freeze what makes the first `kept` channels (the encoder, and its output rows for them)
-    and return the parameters to train: the added channels' encoder rows and the decoder.
+    and return the parameters to train: the added channels' encoder rows, their branch (if
+    any) and the decoder.
     The old rows get no gradient, so AdamW (no weight decay) leaves them exactly as they are."""
     c = vae.config.latent_channels
     if not 0 < kept < c:
@@ -61,5 +74,7 @@ def train_only_added(vae: VideoVAE, kept: int) -> list[nn.Parameter]:
 
     for p in (head.weight, head.bias):
         p.register_hook(only_added)
+    if vae.branch is not None:
+        vae.branch.requires_grad_(True)
     vae.decoder.requires_grad_(True)
     return [p for p in vae.parameters() if p.requires_grad]

@@ -217,7 +217,12 @@ class Trainer:
                 f"has {kept} latent channels, fewer than the {self.vae.config.latent_channels} "
                 "of this run's"
             )
-        self.vae.load_state_dict(widen(src.vae, self.vae.config.latent_channels).state_dict())
+        c, n = self.vae.config.latent_channels, self.vae.config.branch_channels
+        if n not in (0, c - kept):
+            raise EngineError(
+                f"vae branch_channels {n} must be 0 or the {c - kept} channels widening adds"
+            )
+        self.vae.load_state_dict(widen(src.vae, c, branch=bool(n)).state_dict())
         own = {k: v for k, v in self.totals.items() if k in ("vae_seconds", "decoder_seconds")}
         self.totals = {
             "dit_samples": 0,
@@ -230,7 +235,8 @@ class Trainer:
             stage="vae",
             model=str(self.init_from),
             kept=kept,
-            latent_channels=self.vae.config.latent_channels,
+            latent_channels=c,
+            branch_channels=n,
         )
 
     def train_decoder(self, minutes: float, resume: bool, stop_at: int | None = None) -> None:

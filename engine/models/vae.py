@@ -10,7 +10,7 @@ Norms are per position (channel RMSNorm), so chunking and spatial tiling change 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import torch
@@ -42,6 +42,9 @@ class VAEConfig:
     mse_weight: float = 1.0
     edge_weight: float = 0.5  # L1 on spatial finite differences: keeps edges and small patterns
     kl_weight: float = 1e-4  # on the per-element mean KL
+    # the last N latent channels also get an encoder branch of their own that reads the pixels
+    # (a widened autoencoder's added channels: engine/autoencoder_widen.py); 0: one encoder
+    branch_channels: int = 0
 
     def __post_init__(self) -> None:
         for f in fields(self):  # JSON round trips give lists
@@ -55,6 +58,8 @@ class VAEConfig:
             )
         if not (len(self.enc_blocks) == len(self.dec_blocks) == len(self.block_kt) == n):
             raise ValueError("enc_blocks, dec_blocks and block_kt need one entry per level")
+        if not 0 <= self.branch_channels <= self.latent_channels:
+            raise ValueError("branch_channels must be between 0 and latent_channels")
         nt = int(math.log2(self.temporal_factor))
         if 2**nt != self.temporal_factor or nt > n:
             raise ValueError("temporal_factor must be a power of two <= 2**levels")
@@ -334,6 +339,8 @@ class VideoVAE(nn.Module):
         super().__init__()
         self.config = cfg = config or VAEConfig()
         self.encoder = Encoder(cfg)
+        n = cfg.branch_channels
+        self.branch = Encoder(replace(cfg, latent_channels=n, branch_channels=0)) if n else None
         self.decoder = Decoder(cfg)
         # per-channel latent normalisation, saved with the weights
         self.register_buffer("latent_mean", torch.zeros(cfg.latent_channels))
@@ -378,15 +385,28 @@ class VideoVAE(nn.Module):
         self._check_video(video)
         tf = self.config.temporal_factor
         if chunk_latents is None:
-            moments = self.encoder(video)
+            moments = self._moments(video, None)
         else:  # chunk 0: 1 + 4(n-1) frames, then 4n frames each; the cache carries the past
             n, cache, parts = max(1, chunk_latents), {}, []
             bounds = [0, *range(1 + tf * (n - 1), video.shape[2], tf * n), video.shape[2]]
             for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-                parts.append(self.encoder(video[:, :, a:b], cache))
+                parts.append(self._moments(video[:, :, a:b], cache))
             moments = torch.cat(parts, dim=2)
         mean, logvar = moments.chunk(2, dim=1)
         return mean, logvar.clamp(-30.0, 20.0)
+
+    def _moments(self, video: Tensor, cache: Cache | None) -> Tensor:
+        """(B, 3, T, H, W) -> (B, 2C, t, h, w): the encoder's moments, plus the branch's for the
+        last branch_channels channels (its means and log-variances add to the encoder's)."""
+        moments = self.encoder(video, cache)
+        if self.branch is None:
+            return moments
+        c, n = self.config.latent_channels, self.config.branch_channels
+        mean, logvar = moments.chunk(2, dim=1)
+        b_mean, b_logvar = self.branch(video, cache).chunk(2, dim=1)  # each (B, n, t, h, w)
+        mean = torch.cat([mean[:, : c - n], mean[:, c - n :] + b_mean], dim=1)
+        logvar = torch.cat([logvar[:, : c - n], logvar[:, c - n :] + b_logvar], dim=1)
+        return torch.cat([mean, logvar], dim=1)
 
     def encode(
         self,

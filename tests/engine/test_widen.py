@@ -41,6 +41,39 @@ def test_a_widened_autoencoder_starts_as_the_old_one():
         widen(old, 4)
 
 
+def test_a_widened_autoencoder_with_a_branch_starts_as_the_old_one_and_the_branch_learns():
+    torch.manual_seed(0)
+    old = VideoVAE(VAEConfig.tiny(latent_channels=4)).eval()
+    new = widen(old, 8, branch=True)
+    assert new.config.branch_channels == 4 and new.branch is not None
+    x = _video(1)
+    with torch.no_grad():  # the branch's output starts at zero, and the old channels are old's
+        assert not new.branch(x).any()
+        z = new.eval().encode(x)
+        assert torch.equal(z[:, :4], old.encode(x))
+        assert torch.allclose(new.decode(z), old.decode(z[:, :4]), atol=1e-5)
+    before = {k: v.clone() for k, v in new.state_dict().items()}
+    opt = torch.optim.AdamW(train_only_added(new.train(), 4), lr=1e-2, weight_decay=0.0)
+    for i in range(3):
+        opt.zero_grad()
+        new.loss(_video(i))["loss"].backward()
+        opt.step()
+    after = new.state_dict()
+    for k in before:
+        if k.startswith("branch."):  # the whole branch learns, body and output
+            assert not torch.equal(after[k], before[k]), k
+    with torch.no_grad():  # and the old channels stay exactly the old latents
+        z = new.eval().encode(x)
+        assert torch.equal(z[:, :4], old.encode(x))
+        # chunked encoding (the causal feature cache) covers the branch too
+        video = torch.rand(1, 3, 13, 48, 64, generator=torch.Generator().manual_seed(5)) * 2 - 1
+        assert torch.allclose(new.encode(video, chunk_latents=1), new.encode(video), atol=1e-5)
+    with pytest.raises(ValueError, match="widened already"):
+        widen(new, 12)
+    with pytest.raises(ValueError, match="branch_channels"):
+        VAEConfig(latent_channels=4, branch_channels=5)
+
+
 def test_only_the_added_channels_and_the_decoder_learn():
     torch.manual_seed(0)
     new = widen(VideoVAE(VAEConfig.tiny(latent_channels=4)), 8)
@@ -101,6 +134,25 @@ def test_the_autoencoder_stage_widens_a_model_folders_autoencoder_and_resumes(tm
     totals = json.loads((wide / "state_vae.json").read_text())["totals"]
     assert totals["vae_seconds"] > was["vae_seconds"] > 0
     assert totals["dit_seconds"] == 0 and totals["dit_samples"] == 0
+
+
+def test_the_autoencoder_stage_widens_with_a_branch(tmp_path):
+    folder = four_channel_model(tmp_path)
+    cfg8 = eight_channel_config(vae_kept_channels=4, vae_steps=2)
+    cfg8.vae = {**cfg8.vae, "branch_channels": 3}
+    with pytest.raises(EngineError, match="branch_channels 3 must be 0 or the 4"):
+        run(cfg8, tmp_path / "odd", "vae", 5, False, "cpu", init_from=folder)
+    cfg8.vae = {**cfg8.vae, "branch_channels": 4}
+    wide = tmp_path / "wide"
+    run(cfg8, wide, "vae", 5, False, "cpu", init_from=folder)
+    old = ModelBundle.load(folder, device="cpu").vae.eval()
+    new = ModelBundle.load(wide / "model", device="cpu").vae.eval()
+    assert new.branch is not None
+    x = _video(3)
+    with torch.no_grad():
+        assert torch.equal(new.encode(x)[:, :4], old.encode(x))
+    weights = load_file(str(wide / "model" / "model.safetensors"))
+    assert weights["vae.branch.conv_out.weight"].abs().sum() > 0  # the branch trained
 
 
 def test_the_bridge_onto_a_widened_autoencoder_is_the_exact_selection_of_its_old_channels():
