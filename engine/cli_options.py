@@ -104,7 +104,8 @@ def add_probe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--attributes",
         metavar="A,A",
-        help="a subset of colour,shape,background,motion,direction,camera,wording",
+        help="a subset of colour,shape,background,motion,direction,camera,wording (the "
+        "prompt) and previous,reference (the context)",
     )
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", help="also write the JSON here")

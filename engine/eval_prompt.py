@@ -8,7 +8,11 @@ its loss rises. Where the high noise levels show no preference, the first sampli
 lay out the clip from the prompt alone, leave that attribute to chance: the generated clips
 then get it right at chance rate however good the rest is.
 
-About five minutes on a 2-core CPU (16 clips for each of 7 attributes), so it can follow a training run between full evaluations.
+The same comparison asks whether the model reads its context: each clip's own previous scene
+or reference still against another story's (CONTEXTS).
+
+About seven minutes on a 2-core CPU (16 clips for each of 7 attributes and 2 kinds of
+context), so it can follow a training run between full evaluations.
 `python -m engine probe [--model DIR] [--clips N] [--start-image] [--json]`.
 """
 
@@ -43,6 +47,12 @@ ATTRIBUTES: dict[str, str] = {
     # the control: the same scene worded another way; its gap is the noise floor of the others
     "wording": "motion",
 }
+# Context the model is given clean beside the clip, probed the same way: the clip's loss with
+# its own context against another story's (the batch rolled by one), with the same caption and
+# noise. previous: the previous scene's last frames (a story's carry-over); reference: a still
+# of the clip's character on a plain background. A model that ignores its context (pref 0.5)
+# cannot keep a character's identity pattern from scene to scene.
+CONTEXTS = ("previous", "reference")
 NOISE_LEVELS = (0.5, 0.8, 0.9, 0.95, 0.99)
 OPPOSITE = {
     "left": "right",
@@ -143,14 +153,22 @@ def caption_pairs(specs: list[SceneSpec], attribute: str, seed: int) -> list[tup
 
 @torch.no_grad()
 def per_clip_loss(
-    dit, z: torch.Tensor, states, mask, level: float, seed: int, start_image: bool = False
+    dit,
+    z: torch.Tensor,
+    states,
+    mask,
+    level: float,
+    seed: int,
+    start_image: bool = False,
+    context: Context | None = None,
 ) -> torch.Tensor:
     """(B, C, T, h, w) clean latents -> (B,) flow-matching loss at one level, of text-to-video
-    or (start_image) of image-to-video, scored on the predicted tokens only."""
+    or (start_image) of image-to-video, with `context` (previous frames, references) if given,
+    scored on the predicted tokens only."""
     gen = torch.Generator(device=z.device).manual_seed(seed)
     eps = torch.randn(z.shape, generator=gen, device=z.device)
     t = torch.full((z.shape[0],), level, device=z.device)
-    ctx = Context(start=z[:, :, :1]) if start_image else None
+    ctx = replace(context or Context(), start=z[:, :, :1] if start_image else None)
     seq = build_sequence((1 - level) * z + level * eps, t, dit.config.patch, ctx)
     pred = dit(seq.x, seq.sigma, seq.pos, seq.kind, states, mask)
     pred = pred[:, seq.n_context :][:, seq.predict]
@@ -191,12 +209,7 @@ def probe_attribute(engine, attribute: str, cfg: ProbeConfig) -> dict:
         i2v = cfg.start_image
         lt = per_clip_loss(dit, z, true_s.to(z.device), true_m.to(z.device), level, seed, i2v)
         lw = per_clip_loss(dit, z, wrong_s.to(z.device), wrong_m.to(z.device), level, seed, i2v)
-        rel = lw / lt - 1  # (B,) per clip: how much worse the changed caption fits
-        levels[f"{level:g}"] = {
-            "preference": float((rel > 0).float().mean()),
-            "gap": float(rel.mean()),
-            "gap_stderr": float(rel.std() / len(rel) ** 0.5) if len(rel) > 1 else None,
-        }
+        levels[f"{level:g}"] = _levels(lt, lw)
     # How far apart the prompt encoder puts the two captions (1 - cosine of their sentence
     # embeddings): a model can only learn to read a difference its prompt states carry.
     k = dit.config.text_dim  # the last layer's states (a lexical model's text carries more)
@@ -211,8 +224,88 @@ def probe_attribute(engine, attribute: str, cfg: ProbeConfig) -> dict:
     }
 
 
+def _levels(lt: torch.Tensor, lw: torch.Tensor) -> dict:
+    return _summary(lw / lt - 1)  # (B,) per clip: how much worse the change fits
+
+
+def _summary(rel: torch.Tensor) -> dict:
+    return {
+        "preference": float((rel > 0).float().mean()),
+        "gap": float(rel.mean()),
+        "gap_stderr": float(rel.std() / len(rel) ** 0.5) if len(rel) > 1 else None,
+    }
+
+
+def probe_context(engine, kind: str, cfg: ProbeConfig) -> dict:
+    """As probe_attribute, for a kind of context (CONTEXTS): the same caption and noise, the
+    clip's own context against another story's."""
+    from engine.data.synthetic import make_batch
+    from engine.eval import native_size
+
+    w, h, fps = native_size(engine)
+    w, h = cfg.size or (w, h)
+    k = min(int(engine.config.get("previous_frames", 9)), cfg.frames)  # as the pipeline's
+    batch = make_batch(
+        cfg.clips,
+        w,
+        h,
+        cfg.frames,
+        fps,
+        seed=cfg.seed * 1009 + 100 + CONTEXTS.index(kind),
+        device=engine.device,
+        story_context=kind == "previous",
+        n_references=int(kind == "reference"),
+        previous_frames=k,
+    )
+    if kind == "previous":
+        valid, clean = batch.previous_valid, batch.previous  # (B,), (B, k, H, W, 3)
+    else:
+        valid, clean = batch.references_valid[:, 0], batch.references[:, :1]
+    keep = torch.nonzero(valid.cpu()).flatten().to(engine.device)
+    if len(keep) < 2:  # one clip has no other story to swap contexts with
+        return {"clips": 0, "levels": {}}
+    vae, dit = engine.bundle.vae, engine.bundle.dit
+    z = encode_batch_video(vae, batch.video[keep])
+    c = encode_batch_video(vae, clean[keep])
+    if kind == "previous":  # the last two latent frames, as training and the pipeline keep
+        c = c[:, :, -2:]
+    own, other = c, c.roll(1, dims=0)  # another story's context for each clip
+    if kind == "previous":
+        true_ctx, wrong_ctx = Context(previous=own), Context(previous=other)
+    else:
+        true_ctx, wrong_ctx = Context(references=[own]), Context(references=[other])
+    states, mask = engine.text.encode([batch.captions[i] for i in keep.tolist()])
+    states, mask = states.to(z.device), mask.to(z.device)
+    rel = {}  # level -> (B,) relative loss rise with the other story's context
+    for j, level in enumerate(cfg.levels):
+        seed, i2v = cfg.seed * 7919 + j, cfg.start_image
+        lt = per_clip_loss(dit, z, states, mask, level, seed, i2v, true_ctx)
+        lw = per_clip_loss(dit, z, states, mask, level, seed, i2v, wrong_ctx)
+        rel[f"{level:g}"] = lw / lt - 1
+    out = {
+        "clips": len(keep),
+        "example": [batch.captions[int(keep[0])]],
+        "levels": {lv: _summary(r) for lv, r in rel.items()},
+    }
+    if kind == "previous":  # a scene that goes on from the last one shows its background and
+        # where things were; only a cut leaves the characters' identity as the link
+        goes_on = torch.tensor([batch.specs[i].continues for i in keep.tolist()])
+        for name, sel in (("continues", goes_on), ("cut", ~goes_on)):
+            if sel.any():
+                out[name] = {
+                    "clips": int(sel.sum()),
+                    "levels": {lv: _summary(r[sel.to(r.device)]) for lv, r in rel.items()},
+                }
+    return out
+
+
 def probe(engine, cfg: ProbeConfig, attributes: list[str] | None = None) -> dict:
-    return {a: probe_attribute(engine, a, cfg) for a in attributes or list(ATTRIBUTES)}
+    """{name: result} for prompt attributes (ATTRIBUTES) and kinds of context (CONTEXTS)."""
+    names = attributes or [*ATTRIBUTES, *CONTEXTS]
+    return {
+        a: probe_context(engine, a, cfg) if a in CONTEXTS else probe_attribute(engine, a, cfg)
+        for a in names
+    }
 
 
 def format_table(result: dict) -> str:
@@ -221,18 +314,25 @@ def format_table(result: dict) -> str:
         f"t={lv:<11}" for lv in levels
     )
     lines = [head, " " * 25 + "  ".join(f"{'pref':>5} {'gap':>7}" for _ in levels)]
-    for name, r in result.items():
+
+    def row(name: str, r: dict, dist: str) -> str:
         cells = [
             f"{r['levels'][lv]['preference']:5.2f} {100 * r['levels'][lv]['gap']:+6.1f}%"
             for lv in levels
             if lv in r["levels"]
         ]
+        return f"{name:<11} {r['clips']:>5} {dist}  " + "  ".join(cells)
+
+    for name, r in result.items():
         dist = f"{r['text_distance']:5.3f}" if "text_distance" in r else " " * 5
-        lines.append(f"{name:<11} {r['clips']:>5} {dist}  " + "  ".join(cells))
+        lines.append(row(name, r, dist))
+        for part in ("continues", "cut"):  # the previous scene's two kinds of story
+            if part in r:
+                lines.append(row(f"  {part}", r[part], " " * 5))
     lines.append(
-        "pref: share of clips whose true caption fits better (0.5 = the words are not read); "
-        "gap: mean loss rise with the changed caption; text: how far apart the prompt "
-        "encoder puts the two captions (1 - cosine)"
+        "pref: share of clips whose true caption (or own context) fits better (0.5 = not "
+        "read); gap: mean loss rise with the changed caption (another story's context); "
+        "text: how far apart the prompt encoder puts the two captions (1 - cosine)"
     )
     return "\n".join(lines)
 
@@ -251,9 +351,10 @@ def main(a: argparse.Namespace) -> int:
 
     try:
         attrs = a.attributes.split(",") if a.attributes else None
-        unknown = sorted(set(attrs or []) - set(ATTRIBUTES))
+        unknown = sorted(set(attrs or []) - {*ATTRIBUTES, *CONTEXTS})
         if unknown:
-            raise EngineError(f"unknown attributes {unknown}; known: {', '.join(ATTRIBUTES)}")
+            known = ", ".join([*ATTRIBUTES, *CONTEXTS])
+            raise EngineError(f"unknown attributes {unknown}; known: {known}")
         if a.clips < 1 or a.frames < 1:
             raise EngineError("--clips and --frames must be at least 1")
         size = parse_size(a.size) if a.size else None

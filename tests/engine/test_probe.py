@@ -15,6 +15,7 @@ from engine.eval_prompt import (
     ProbeConfig,
     caption_pairs,
     changed,
+    format_table,
     per_clip_loss,
     probe,
 )
@@ -67,7 +68,7 @@ def test_caption_pairs_differ_only_in_the_changed_words():
 
 
 def test_probe_runs_on_a_model_and_reports_every_attribute(tiny_engine):
-    r = probe(tiny_engine, ProbeConfig(clips=3, frames=5, levels=(0.5, 0.95)))
+    r = probe(tiny_engine, ProbeConfig(clips=3, frames=5, levels=(0.5, 0.95)), list(ATTRIBUTES))
     assert list(r) == list(ATTRIBUTES)
     for name, res in r.items():
         if name != "camera":  # a camera clip may hold still: then it has nothing to alter
@@ -140,3 +141,35 @@ def test_probe_cli_start_image_mode(tiny_model_dir, tmp_path):
     assert engine_main(argv) == 0
     data = json.loads(out.read_text())
     assert data["task"] == "i2v" and data["attributes"]["direction"]["clips"] >= 1
+
+
+def test_the_context_probe_swaps_each_clips_own_context_for_another_storys(tiny_engine):
+    """A clip's loss with its own previous scene or reference still against another story's,
+    with the same caption and noise; a model that ignores context would show no gap at all."""
+    import torch
+
+    from engine.eval_prompt import CONTEXTS
+    from engine.sequence import Context
+
+    cfg = ProbeConfig(clips=6, frames=9, levels=(0.5, 0.95))
+    r = probe(tiny_engine, cfg, list(CONTEXTS))
+    assert list(r) == ["previous", "reference"]
+    for name, res in r.items():
+        assert res["clips"] >= 2, name  # a story's first scene has no previous one to swap
+        for lv in res["levels"].values():
+            assert 0 <= lv["preference"] <= 1 and lv["gap"] != 0, name  # the context is read
+    prev = r["previous"]  # split into stories that go on from the last scene and cuts
+    parts = [prev[p]["clips"] for p in ("continues", "cut") if p in prev]
+    assert sum(parts) == prev["clips"]
+    table = format_table(r)
+    assert "previous" in table and "reference" in table
+    assert ("  continues" in table) == ("continues" in prev)
+    dit = tiny_engine.bundle.dit
+    z = torch.randn(2, 4, 3, 6, 8, generator=torch.Generator().manual_seed(0))
+    states, mask = tiny_engine.text.encode(["a red ball moves left"] * 2)
+    prev = torch.randn(2, 4, 2, 6, 8, generator=torch.Generator().manual_seed(1))
+    plain = per_clip_loss(dit, z, states, mask, 0.9, seed=5)
+    with_prev = per_clip_loss(dit, z, states, mask, 0.9, seed=5, context=Context(previous=prev))
+    assert not torch.equal(plain, with_prev)  # the previous frames go into the sequence
+    again = per_clip_loss(dit, z, states, mask, 0.9, seed=5, context=Context(previous=prev))
+    assert torch.equal(with_prev, again)
