@@ -267,3 +267,16 @@ def test_decoder_fine_tuning_leaves_the_encoder_without_gradient() -> None:
     out["loss"].backward()
     assert all(p.grad is None for p in vae.encoder.parameters())
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in vae.decoder.parameters())
+
+
+def test_a_training_batch_encodes_on_the_cpu_a_few_clips_at_a_time_as_it_would_at_once():
+    from engine.train_steps import CPU_ENCODE_CLIPS, encode_batch_video
+
+    torch.manual_seed(0)
+    vae = VideoVAE(VAEConfig.tiny()).eval()
+    video = torch.rand(CPU_ENCODE_CLIPS * 2 + 1, 5, 32, 48, 3)  # a last chunk of one clip
+    z = encode_batch_video(vae, video)
+    with torch.no_grad():
+        whole = vae.encode(video.permute(0, 4, 1, 2, 3) * 2 - 1)
+    assert z.shape == whole.shape and z.dtype == torch.float32
+    assert torch.allclose(z, whole, atol=1e-5)
