@@ -12,6 +12,10 @@ image-to-video. Variants are compared at equal samples seen.
 the four): with it, a variant that still does not read direction is held back by the video side
 (positions, attention), not by how the prompt encoder words it.
 
+`ref_share` gives that share of steps a reference still of the clip's character (on plain grey,
+as a story's element reference), and the `reference` attribute probes whether the variant reads
+it: each held-out clip's loss with its own still against another clip's, same caption and noise.
+
 `python -m engine ablate --name NAME [--dit JSON] [--oracle] [--minutes M] [--out FILE]`.
 """
 
@@ -30,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.data.synthetic import make_batch
-from engine.eval_prompt import OPPOSITE, caption_pairs, per_clip_loss
+from engine.eval_prompt import ATTRIBUTES, OPPOSITE, caption_pairs, per_clip_loss
 from engine.models.dit import DiT, DiTConfig, patchify, unpatchify
 from engine.request import EngineError
 from engine.sampling import guided, resolution_shift
@@ -58,13 +62,20 @@ class AblationConfig:
     text_dropout: float = 0.1
     i2v_share: float = 0.5  # steps with the start frame given (evenly spread; 0.5: every other)
     motion_weight: float = 0.0  # weight of the loss on frame-to-frame differences (motion_loss)
+    # steps given a reference still of the clip's character (evenly spread, a step after the
+    # image-to-video steps: at 0.5 each, the two alternate)
+    ref_share: float = 0.0
     minutes: float = 25.0
     max_steps: int | None = None
     probe_every: int = 150
     levels: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95)
     guidance: float = 4.0  # text guidance when the last row generates clips
-    attributes: tuple[str, ...] = ("direction", "colour")
+    attributes: tuple[str, ...] = ("direction", "colour")  # prompt attributes, or "reference"
     seed: int = 0
+
+    @property
+    def uses_references(self) -> bool:
+        return self.ref_share > 0 or "reference" in self.attributes
 
 
 @dataclass
@@ -74,6 +85,7 @@ class LatentSet:
     lengths: torch.Tensor  # (N,) real prompt tokens
     direction: torch.Tensor  # (N,) index into DIRECTIONS, -1 for none
     specs: list | None = None  # ground truth (held-out set only: the probe alters captions)
+    refs: torch.Tensor | None = None  # (N, C, 1, h, w) the character's reference still, fp16
 
 
 def _direction_ids(specs) -> torch.Tensor:
@@ -82,8 +94,9 @@ def _direction_ids(specs) -> torch.Tensor:
 
 @torch.no_grad()
 def encode_set(vae, text, cfg: AblationConfig, n: int, seed: int, keep_specs: bool) -> LatentSet:
-    """Render n clips of the family and encode them (32 at a time)."""
-    zs, rows, specs = [], [], []
+    """Render n clips of the family and encode them (32 at a time), with the reference still
+    of each clip's character when the config uses them."""
+    zs, rows, specs, refs = [], [], [], []
     device = next(vae.parameters()).device
     for i in range(0, n, 32):
         b = make_batch(
@@ -95,8 +108,11 @@ def encode_set(vae, text, cfg: AblationConfig, n: int, seed: int, keep_specs: bo
             seed=seed + i,
             device=device,
             curriculum={cfg.family: 1.0},
+            n_references=int(cfg.uses_references),
         )
         zs.append(encode_batch_video(vae, b.video).half().cpu())
+        if cfg.uses_references:
+            refs.append(encode_batch_video(vae, b.references[:, :1]).half().cpu())
         s, m = text.encode(b.captions)
         rows += [s[j, : int(m[j].sum())].half().cpu() for j in range(len(b.captions))]
         specs += b.specs
@@ -106,7 +122,12 @@ def encode_set(vae, text, cfg: AblationConfig, n: int, seed: int, keep_specs: bo
         states[j, : r.shape[0]] = r
     lengths = torch.tensor([r.shape[0] for r in rows])
     return LatentSet(
-        torch.cat(zs), states, lengths, _direction_ids(specs), specs if keep_specs else None
+        torch.cat(zs),
+        states,
+        lengths,
+        _direction_ids(specs),
+        specs if keep_specs else None,
+        torch.cat(refs) if refs else None,
     )
 
 
@@ -125,6 +146,8 @@ def cached_train_set(vae, text, cfg: AblationConfig, cache: Path | None) -> Late
     from safetensors.torch import load_file, save_file
 
     settings = [cfg.family, cfg.width, cfg.height, cfg.frames, cfg.clips, cfg.seed]
+    if cfg.uses_references:  # older caches (without stills) keep their key
+        settings.append("references")
     key = json.dumps([*settings, encoder_digest(vae)])
     if cache is not None and cache.is_file():
         from safetensors import safe_open
@@ -133,11 +156,13 @@ def cached_train_set(vae, text, cfg: AblationConfig, cache: Path | None) -> Late
             same = (f.metadata() or {}).get("settings") == key
         if same:
             t = load_file(str(cache))
-            return LatentSet(t["z"], t["states"], t["lengths"], t["direction"])
+            return LatentSet(t["z"], t["states"], t["lengths"], t["direction"], refs=t.get("refs"))
     data = encode_set(vae, text, cfg, cfg.clips, TRAIN_SEED * (cfg.seed + 1), keep_specs=False)
     if cache is not None:
         tmp = cache.with_suffix(".partial")
         tensors = {"z": data.z, "states": data.states, "lengths": data.lengths}
+        if data.refs is not None:
+            tensors["refs"] = data.refs
         save_file({**tensors, "direction": data.direction}, str(tmp), {"settings": key})
         tmp.replace(cache)  # written whole, then renamed: never a half cache
     return data
@@ -162,10 +187,13 @@ def prompt_batch(states, lengths, direction, dim: int, oracle: bool):
 
 def probe_row(dit, val: LatentSet, text, cfg: AblationConfig, device) -> dict:
     """{'ATTR/TASK/LEVEL': [preference, mean gap], 'loss/TASK/LEVEL': loss} on the held-out
-    set (the loss with the true captions, on the first attribute's clips)."""
+    set (the loss with the true captions, on the first prompt attribute's clips)."""
     dim = dit.config.text_dim * (2 if dit.config.lexical_text else 1)
     out = {}
-    for attr in cfg.attributes:
+    prompt_attrs = [a for a in cfg.attributes if a != "reference"]
+    if "reference" in cfg.attributes:
+        out.update(_reference_row(dit, val, text, cfg, device, dim))
+    for attr in prompt_attrs:
         pairs = caption_pairs(val.specs, attr, cfg.seed)
         keep = torch.tensor([i for i, _, _ in pairs])
         z = val.z[keep].float().to(device)
@@ -186,8 +214,29 @@ def probe_row(dit, val: LatentSet, text, cfg: AblationConfig, device) -> dict:
                 rel = lw / lt - 1
                 pref = float((rel > 0).float().mean())
                 out[f"{attr}/{task}/{level:g}"] = [round(pref, 3), round(float(rel.mean()), 6)]
-                if attr == cfg.attributes[0]:  # the held-out loss with the true captions
+                if attr == prompt_attrs[0]:  # the held-out loss with the true captions
                     out[f"loss/{task}/{level:g}"] = round(float(lt.mean()), 5)
+    return out
+
+
+def _reference_row(dit, val: LatentSet, text, cfg: AblationConfig, device, dim: int) -> dict:
+    """{'reference/TASK/LEVEL': [preference, mean gap]}: each held-out clip's loss with its own
+    character's still against another clip's (the set rolled by one), same caption and noise."""
+    z = val.z.float().to(device)
+    own = val.refs.float().to(device)
+    s, m = text.encode([sp.caption for sp in val.specs])
+    s, m = prompt_batch(s.cpu(), m.sum(1).cpu(), val.direction, dim, cfg.oracle)
+    s, m = s.to(device), m.to(device)
+    out = {}
+    for task in ("t2v", "i2v"):
+        for k, level in enumerate(cfg.levels):
+            lt, lw = (
+                per_clip_loss(dit, z, s, m, level, 7919 + k, task == "i2v", Context(references=[r]))
+                for r in (own, own.roll(1, dims=0))
+            )
+            rel = lw / lt - 1
+            pref = float((rel > 0).float().mean())
+            out[f"reference/{task}/{level:g}"] = [round(pref, 3), round(float(rel.mean()), 6)]
     return out
 
 
@@ -262,6 +311,10 @@ def generated_direction(
 
 def _is_i2v(step: int, share: float) -> bool:
     return int((step + 1) * share) > int(step * share)
+
+
+def _has_reference(step: int, share: float) -> bool:
+    return _is_i2v(step + 1, share)
 
 
 def i2v_steps(share: float, n: int) -> list[int]:
@@ -366,13 +419,15 @@ def train_variant(
         m &= ~(torch.rand(B, generator=gen) < cfg.text_dropout)[:, None]
         zt = (1 - t.view(B, 1, 1, 1, 1)) * z + t.view(B, 1, 1, 1, 1) * eps
         z, zt, eps, t, s, m = (v.to(device) for v in (z, zt, eps, t, s, m))
-        ctx = Context(start=z[:, :, :1]) if _is_i2v(step, cfg.i2v_share) else None
+        ctx = Context(start=z[:, :, :1]) if _is_i2v(step, cfg.i2v_share) else Context()
+        if _has_reference(step, cfg.ref_share):
+            ctx.references = [train.refs[idx].float().to(device)]
         seq = build_sequence(zt, t, dc.patch, ctx)
         full = dit(seq.x, seq.sigma, seq.pos, seq.kind, s, m)[:, seq.n_context :]
         target = patchify(eps - z, dc.patch)
         loss = F.mse_loss(full[:, seq.predict].float(), target[:, seq.predict])
         if cfg.motion_weight > 0:
-            first = 1 if ctx is not None else 0  # the start frame is given, not predicted
+            first = 1 if ctx.start is not None else 0  # the start frame is given, not predicted
             err = full.float() - target
             loss = loss + cfg.motion_weight * motion_loss(err, z.shape[2], first)
         opt.zero_grad(set_to_none=True)
@@ -398,11 +453,19 @@ def main(a: argparse.Namespace) -> int:
             min(a.clips, a.batch) < 1
             or a.lr <= 0
             or not 0 <= a.i2v_share <= 1
+            or not 0 <= a.ref_share <= 1
             or a.motion_weight < 0
         ):
             raise EngineError(
-                "--clips and --batch must be at least 1, --lr positive, --i2v-share in 0..1, "
-                "--motion-weight not negative"
+                "--clips and --batch must be at least 1, --lr positive, --i2v-share and "
+                "--ref-share in 0..1, --motion-weight not negative"
+            )
+        attributes = tuple(x for x in a.attributes.split(",") if x)
+        known = {*ATTRIBUTES, "reference"}
+        if not attributes or set(attributes) - known or attributes == ("reference",):
+            raise EngineError(
+                f"--attributes {a.attributes!r}: want one or more of {', '.join(sorted(known))}, "
+                "at least one of them a prompt attribute"
             )
         cfg = AblationConfig(
             dit=dit,
@@ -414,6 +477,8 @@ def main(a: argparse.Namespace) -> int:
             batch=a.batch,
             i2v_share=a.i2v_share,
             motion_weight=a.motion_weight,
+            ref_share=a.ref_share,
+            attributes=attributes,
         )
         device = pick_device(a.device)
         bundle = ModelBundle.load(Path(a.model) if a.model else default_model_dir(), str(device))
@@ -436,6 +501,7 @@ def main(a: argparse.Namespace) -> int:
                             "dit": dit,
                             "oracle": a.oracle,
                             "motion_weight": a.motion_weight,
+                            "ref_share": a.ref_share,
                             **row,
                         }
                     )

@@ -143,6 +143,19 @@ def add_ablate_options(p: argparse.ArgumentParser) -> None:
         default=0.0,
         help="add this weight times the loss on frame-to-frame differences of the error",
     )
+    p.add_argument(
+        "--ref-share",
+        type=float,
+        default=0.0,
+        help="share of steps given a reference still of the clip's character",
+    )
+    p.add_argument(
+        "--attributes",
+        metavar="A,A",
+        default="direction,colour",
+        help="what the probe rows ask: prompt attributes (direction, colour, shape, ...) and "
+        "reference (own still against another clip's)",
+    )
     p.add_argument("--model", help="the model folder whose autoencoder encodes the clips")
     p.add_argument("--device", default="auto")
     p.add_argument("--cache", help="a .safetensors file for the encoded training clips")

@@ -162,3 +162,28 @@ def test_the_last_row_generates_clips_and_scores_their_direction(parts, tmp_path
     tasks = ("t2v", "i2v", "two_pass", "truth")
     assert {f"generated/{t}/direction" for t in tasks} <= set(rows[-1])
     assert "generated/t2v/direction" not in rows[0]
+
+
+def test_a_variant_given_reference_stills_trains_and_its_probe_reads_them(parts, tmp_path):
+    from engine.ablation import _has_reference, _is_i2v
+
+    # at 0.5 each, reference steps and image-to-video steps alternate
+    assert [_has_reference(k, 0.5) for k in range(4)] == [True, False, True, False]
+    assert [_is_i2v(k, 0.5) for k in range(4)] == [False, True, False, True]
+    cfg = replace(SMALL, ref_share=0.5, attributes=("reference", "colour"))
+    cache = tmp_path / "cache.safetensors"
+    data = cached_train_set(parts[0].vae, parts[1], cfg, cache)
+    assert data.refs is not None and data.refs.shape == (8, *data.z.shape[1:2], 1, 4, 4)
+    assert cached_train_set(parts[0].vae, parts[1], SMALL, cache).refs is None  # other key
+    assert torch.equal(cached_train_set(parts[0].vae, parts[1], cfg, cache).refs, data.refs)
+    rows = train_variant(*parts, cfg, cache, log=lambda r: None)
+    keys = [f"reference/{t}/0.8" for t in ("t2v", "i2v")]
+    assert all(rows[0][k] == [0.0, 0.0] for k in keys)  # adaLN-Zero: nothing is read yet
+    assert any(rows[-1][k][1] != 0.0 for k in keys)  # trained with stills, they matter
+    assert "loss/t2v/0.8" in rows[-1]  # the held-out loss comes from the prompt attribute
+
+
+def test_the_cli_refuses_a_probe_of_the_reference_alone(capsys):
+    assert engine_main(["ablate", "--name", "x", "--attributes", "reference"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --attributes 'reference'") and "\n" not in err
