@@ -6,7 +6,8 @@ batch at once (the reference) against a few clips at a time, measured in the sam
 Every variant encodes the same rendered batch (256x144, 25 frames, the largest training
 bucket); variants take turns, so the machine's drift falls on all of them, and the figure is
 each one's median seconds against the reference's. `engine.train_steps.encode_batch_video`
-encodes CPU_ENCODE_CLIPS clips at a time on the CPU and the whole batch on a GPU.
+encodes at most CPU_ENCODE_PIXELS of video a call on the CPU (two clips of this size) and the
+whole batch on a GPU.
 """
 
 from __future__ import annotations

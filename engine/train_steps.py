@@ -61,17 +61,20 @@ def object_weight(coverage: Tensor, extra: float, reach: int = 2) -> Tensor:
     return 1.0 + extra * grown
 
 
-# Clips the CPU encodes at a time: a whole 8-clip 256x144x25 batch at once took 11.7 s on one
-# thread and 0.49 GB more peak memory, two clips at a time 7.0 s and 0.22 GB (the activations
-# of two clips stay in the caches). A GPU takes the whole batch.
-CPU_ENCODE_CLIPS = 2
+# Video the CPU encodes in one call, in pixels (frames x height x width): two 25-frame 256x144
+# clips. A whole 8-clip batch of those at once took 8.7-11.7 s on one thread and 0.49 GB more
+# peak memory, two clips at a time 7.0 s and 0.22 GB (their activations stay in the caches;
+# benchmarks/encode_batch.py). Stills go dozens to a call. A GPU takes the whole batch.
+CPU_ENCODE_PIXELS = 2 * 25 * 256 * 144
 
 
 @torch.no_grad()
-def encode_batch_video(vae, video: Tensor, amp=None) -> Tensor:
-    """(B, T, H, W, 3) in [0, 1] -> normalised latent (B, C, t, h, w) in fp32."""
+def encode_batch_video(vae, video: Tensor, amp=None, max_pixels: int = CPU_ENCODE_PIXELS) -> Tensor:
+    """(B, T, H, W, 3) in [0, 1] -> normalised latent (B, C, t, h, w) in fp32; on the CPU, at
+    most max_pixels of video (but at least one clip) a call."""
     x = video.permute(0, 4, 1, 2, 3) * 2 - 1
-    step = CPU_ENCODE_CLIPS if x.device.type == "cpu" else max(1, len(x))
+    per_clip = x.shape[2] * x.shape[3] * x.shape[4]
+    step = max(1, max_pixels // per_clip) if x.device.type == "cpu" else max(1, len(x))
     with torch.autocast(x.device.type, dtype=amp, enabled=amp is not None):
         z = torch.cat([vae.encode(x[i : i + step]) for i in range(0, len(x), step)])
     return z.float()
