@@ -11,7 +11,7 @@ then get it right at chance rate however good the rest is.
 The same comparison asks whether the model reads its context: each clip's own previous scene
 or reference still against another story's (CONTEXTS).
 
-About seven minutes on a 2-core CPU (16 clips for each of 7 attributes and 2 kinds of
+About six minutes on a 2-core CPU (380 s for 16 clips of each of 7 attributes and 2 kinds of
 context), so it can follow a training run between full evaluations.
 `python -m engine probe [--model DIR] [--clips N] [--start-image] [--json]`.
 """
