@@ -211,9 +211,7 @@ def probe_row(dit, val: LatentSet, text, cfg: AblationConfig, device) -> dict:
                 lt, lw = (
                     per_clip_loss(dit, z, s, m, level, 7919 + k, task == "i2v") for s, m in encoded
                 )
-                rel = lw / lt - 1
-                pref = float((rel > 0).float().mean())
-                out[f"{attr}/{task}/{level:g}"] = [round(pref, 3), round(float(rel.mean()), 6)]
+                out[f"{attr}/{task}/{level:g}"] = _pref_gap(lw / lt - 1)
                 if attr == prompt_attrs[0]:  # the held-out loss with the true captions
                     out[f"loss/{task}/{level:g}"] = round(float(lt.mean()), 5)
     return out
@@ -234,10 +232,13 @@ def _reference_row(dit, val: LatentSet, text, cfg: AblationConfig, device, dim: 
                 per_clip_loss(dit, z, s, m, level, 7919 + k, task == "i2v", Context(references=[r]))
                 for r in (own, own.roll(1, dims=0))
             )
-            rel = lw / lt - 1
-            pref = float((rel > 0).float().mean())
-            out[f"reference/{task}/{level:g}"] = [round(pref, 3), round(float(rel.mean()), 6)]
+            out[f"reference/{task}/{level:g}"] = _pref_gap(lw / lt - 1)
     return out
+
+
+def _pref_gap(rel: torch.Tensor) -> list[float]:
+    """(B,) relative loss rises with the changed caption or context -> [preference, mean gap]."""
+    return [round(float((rel > 0).float().mean()), 3), round(float(rel.mean()), 6)]
 
 
 @torch.no_grad()

@@ -209,7 +209,7 @@ def probe_attribute(engine, attribute: str, cfg: ProbeConfig) -> dict:
         i2v = cfg.start_image
         lt = per_clip_loss(dit, z, true_s.to(z.device), true_m.to(z.device), level, seed, i2v)
         lw = per_clip_loss(dit, z, wrong_s.to(z.device), wrong_m.to(z.device), level, seed, i2v)
-        levels[f"{level:g}"] = _levels(lt, lw)
+        levels[f"{level:g}"] = _summary(lw / lt - 1)  # (B,) how much worse the change fits
     # How far apart the prompt encoder puts the two captions (1 - cosine of their sentence
     # embeddings): a model can only learn to read a difference its prompt states carry.
     k = dit.config.text_dim  # the last layer's states (a lexical model's text carries more)
@@ -222,10 +222,6 @@ def probe_attribute(engine, attribute: str, cfg: ProbeConfig) -> dict:
         "text_distance": float((1 - cos).mean()),
         "levels": levels,
     }
-
-
-def _levels(lt: torch.Tensor, lw: torch.Tensor) -> dict:
-    return _summary(lw / lt - 1)  # (B,) per clip: how much worse the change fits
 
 
 def _summary(rel: torch.Tensor) -> dict:
@@ -268,12 +264,9 @@ def probe_context(engine, kind: str, cfg: ProbeConfig) -> dict:
     z = encode_batch_video(vae, batch.video[keep])
     c = encode_batch_video(vae, clean[keep])
     if kind == "previous":  # the last two latent frames, as training and the pipeline keep
-        c = c[:, :, -2:]
-    own, other = c, c.roll(1, dims=0)  # another story's context for each clip
-    if kind == "previous":
-        true_ctx, wrong_ctx = Context(previous=own), Context(previous=other)
-    else:
-        true_ctx, wrong_ctx = Context(references=[own]), Context(references=[other])
+        true_ctx, wrong_ctx = (Context(previous=x[:, :, -2:]) for x in (c, c.roll(1, dims=0)))
+    else:  # each clip's own still, and another story's (the batch rolled by one)
+        true_ctx, wrong_ctx = (Context(references=[x]) for x in (c, c.roll(1, dims=0)))
     states, mask = engine.text.encode([batch.captions[i] for i in keep.tolist()])
     states, mask = states.to(z.device), mask.to(z.device)
     rel = {}  # level -> (B,) relative loss rise with the other story's context
