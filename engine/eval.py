@@ -106,6 +106,13 @@ SCORE_KEYS = (
     "consistency_with_context",
     "consistency_without_context",
     "consistency_ground_truth",
+    # The same, split by whether the scene goes on where the previous one ended or cuts away:
+    # a continuing scene's character is where the carried-over frames left it, a cut's must be
+    # found in them (or in the reference still) and redrawn elsewhere.
+    "consistency_continuing_with_context",
+    "consistency_continuing_without_context",
+    "consistency_cut_with_context",
+    "consistency_cut_without_context",
     "pattern_shown_with_context",
     "pattern_shown_without_context",
     "flicker",
@@ -155,6 +162,8 @@ def case_scores(case: EvalCase, clip: np.ndarray) -> dict[str, float]:
         side = "with_context" if k == "story_with" else "without_context"
         crops = _character_crops(case, clip)  # found once, read by both scores
         m[f"consistency_{side}"] = _consistency(case, crops)
+        split = "continuing" if spec.continues else "cut"
+        m[f"consistency_{split}_{side}"] = m[f"consistency_{side}"]
         m[f"pattern_shown_{side}"] = _pattern_shown(crops)
         if k == "story_with":
             m["consistency_ground_truth"] = _consistency(

@@ -451,6 +451,24 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
                     f"the frames scored with context and {_fmt('pattern_shown', pwo)} without{in_ae}"
                     "; a character drawn plain scores only the layout half of the similarity."
                 )
+            split = [
+                (
+                    name,
+                    s.get(f"consistency_{key}_with_context"),
+                    s.get(f"consistency_{key}_without_context"),
+                )
+                for key, name in (("continuing", "a scene that goes on"), ("cut", "a cut"))
+            ]
+            if all(w is not None and wo is not None for _, w, wo in split):
+                lines.append(
+                    "  By kind of scene: "
+                    + "; ".join(
+                        f"{name} {_fmt('consistency', w)} with against {_fmt('consistency', wo)} without"
+                        for name, w, wo in split
+                    )
+                    + " (the carried-over frames show where a continuing character is; after a"
+                    " cut it must be found in them or in the reference still)."
+                )
         follow = s.get("i2v_follow")
         if follow is not None:
             lines.append(

@@ -101,6 +101,31 @@ def test_ground_truth_scores_near_perfect(cases):
     assert s["pattern_shown_with_context"] == s["pattern_shown_without_context"] == 1.0
 
 
+def test_consistency_is_also_split_by_continuing_scenes_and_cuts(cases):
+    """Each story case counts once in its split: the truth with context and noise without
+    shows the same gap in a continuing scene and after a cut."""
+    story = [c for c in cases if c.kind in ("story_with", "story_without")]
+    assert {c.spec.continues for c in story} == {True, False}  # the fixture has both
+    clips = [
+        t if c.kind == "story_with" else n
+        for c, t, n in zip(story, ground_truth_clips(story), noise_clips(story), strict=True)
+    ]
+    s = score_clips(story, clips)
+    for split in ("continuing", "cut"):
+        with_, without = (
+            s[f"consistency_{split}_with_context"],
+            s[f"consistency_{split}_without_context"],
+        )
+        assert with_ >= 0.7 and without < 0.3, (split, with_, without)
+    n_cont = sum(c.spec.continues for c in story if c.kind == "story_with")
+    n_cut = len(story) // 2 - n_cont
+    whole = (
+        n_cont * s["consistency_continuing_with_context"]
+        + n_cut * s["consistency_cut_with_context"]
+    ) / (n_cont + n_cut)
+    assert s["consistency_with_context"] == pytest.approx(whole)
+
+
 def test_the_start_image_score_measures_what_the_image_adds(cases):
     truth = ground_truth_clips(cases)
     noise = noise_clips(cases)

@@ -91,6 +91,10 @@ def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, t
         "consistency_ground_truth": 0.8,
         "pattern_shown_with_context": 0.25,
         "pattern_shown_without_context": 0.125,
+        "consistency_continuing_with_context": 0.5,
+        "consistency_continuing_without_context": 0.25,
+        "consistency_cut_with_context": 0.1,
+        "consistency_cut_without_context": 0.15,
         "dit_step": 300,
         "autoencoder": {
             "colour_accuracy": 0.5,
@@ -111,6 +115,10 @@ def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, t
     assert (
         "shows a pattern at all in 25.0 % of the frames scored with context and 12.5 % without "
         "(the ground truth through the autoencoder alone: 50.0 %)" in card
+    )
+    assert (
+        "By kind of scene: a scene that goes on 50.0 % with against 25.0 % without; a cut "
+        "10.0 % with against 15.0 % without" in card
     )
     # shape: the autoencoder (25 %) is further below the goal than the model below it
     assert "What closes the gaps: a better autoencoder first (above)" in card
