@@ -389,7 +389,7 @@ def format_table(scores: dict) -> str:
             txt = f"{v:6.2f} s"
         else:
             txt = str(v)
-        rows.append(f"{k:32s} {txt}")
+        rows.append(f"{k:40s} {txt}")
     return "\n".join(rows)
 
 
