@@ -35,7 +35,13 @@ from engine.eval_clips import (
     save_latents,
     write_contact_sheet,
 )
-from engine.eval_paired import format_paired, is_share, paired_comparison
+from engine.eval_paired import (
+    context_pairs,
+    format_context_pairs,
+    format_paired,
+    is_share,
+    paired_comparison,
+)
 from engine.request import EngineError, GenerationRequest
 
 __all__ = [
@@ -506,6 +512,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
         print(file=sys.stderr)
     per_case = per_case_scores(cases, clips)
     scores = aggregate_scores(per_case, spc)
+    pairs = context_pairs(cases, per_case)
     paired = None
     if others is not None:
         other_clips, other_meta = others
@@ -533,6 +540,8 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     scores["dit_step"] = training.get("dit_steps_done")
     scores["weights_sha256"] = sha
     scores["detector"] = D.VERSION  # scores of different detector versions do not compare
+    if pairs:
+        scores["context_pairs"] = pairs
     if paired is not None:
         scores["against"] = paired
     report(a, scores, paired and (paired["model"] or paired["clips"]))
@@ -547,7 +556,11 @@ def report(a: argparse.Namespace, scores: dict, against: str | None) -> None:
     if a.json:
         print(json.dumps(scores))
     else:
-        print(format_table({k: v for k, v in scores.items() if k != "against"}))
+        print(
+            format_table({k: v for k, v in scores.items() if k not in ("against", "context_pairs")})
+        )
+        if "context_pairs" in scores:
+            print(format_context_pairs(scores["context_pairs"]))
         if "against" in scores:
             print(format_paired(scores["against"]["scores"], against))
 

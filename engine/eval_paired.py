@@ -61,6 +61,46 @@ def paired_comparison(
     return out
 
 
+def context_pairs(cases: list, per_case: list[dict[str, float]]) -> dict[str, dict]:
+    """Each story's scene generated with its context against the same scene without it (the same
+    prompt and seed): in how many stories the context raised the character's consistency, in how
+    many it lowered it, and the sign test's p; over every story, and apart for the scenes that go
+    on where the previous one ended and for cuts. Empty without story cases."""
+    by_name = {c.name: s for c, s in zip(cases, per_case, strict=True)}
+    gains: dict[str, list[float]] = {"all": [], "continuing": [], "cut": []}
+    for c in cases:
+        twin = by_name.get(c.name.removesuffix("-with") + "-without")
+        if c.kind != "story_with" or twin is None:
+            continue
+        gain = by_name[c.name]["consistency_with_context"] - twin["consistency_without_context"]
+        gains["all"].append(gain)
+        gains["continuing" if c.spec.continues else "cut"].append(gain)
+    out: dict[str, dict] = {}
+    for group, values in gains.items():
+        if values:
+            d = np.array(values)
+            better, worse = int((d > 0).sum()), int((d < 0).sum())
+            out[group] = {
+                "stories": len(values),
+                "mean_gain": float(d.mean()),
+                "better": better,
+                "worse": worse,
+                "p": sign_test_p(better, worse),
+            }
+    return out
+
+
+def format_context_pairs(pairs: dict[str, dict]) -> str:
+    rows = ["the same scene with its context against without (two-sided sign test):"]
+    for group, r in pairs.items():
+        rows.append(
+            f"{group:12s} consistency {100 * r['mean_gain']:+6.1f} points   "
+            f"better in {r['better']:3d}, worse in {r['worse']:3d} of {r['stories']:3d}   "
+            f"p {r['p']:.3f}"
+        )
+    return "\n".join(rows)
+
+
 def format_paired(paired: dict[str, dict], against: str) -> str:
     rows = [f"case by case against {against} (two-sided sign test):"]
     for key, r in paired.items():

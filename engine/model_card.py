@@ -469,6 +469,22 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
                     + " (the carried-over frames show where a continuing character is; after a"
                     " cut it must be found in them or in the reference still)."
                 )
+            pairs = s.get("context_pairs") or {}
+            if "all" in pairs:
+                lines.append(
+                    "  Story by story (the same scene and seed without its context): "
+                    + "; ".join(
+                        f"{name} raised it in {r['better']} and lowered it in {r['worse']} of "
+                        f"{r['stories']} (sign test p {r['p']:.2f})"
+                        for name, r in (
+                            ("the context", pairs["all"]),
+                            ("in scenes that go on", pairs.get("continuing")),
+                            ("after cuts", pairs.get("cut")),
+                        )
+                        if r
+                    )
+                    + "."
+                )
         follow = s.get("i2v_follow")
         if follow is not None:
             lines.append(

@@ -124,6 +124,22 @@ def test_consistency_is_also_split_by_continuing_scenes_and_cuts(cases):
         + n_cut * s["consistency_cut_with_context"]
     ) / (n_cont + n_cut)
     assert s["consistency_with_context"] == pytest.approx(whole)
+    # story by story: the truth with context beats noise without in every story, and the other
+    # way round loses in every one
+    from engine.eval import per_case_scores
+    from engine.eval_paired import context_pairs
+
+    pairs = context_pairs(story, per_case_scores(story, clips))
+    assert pairs["all"]["stories"] == len(story) // 2
+    assert pairs["continuing"]["stories"] == n_cont and pairs["cut"]["stories"] == n_cut
+    assert pairs["all"]["better"] == len(story) // 2 and pairs["all"]["worse"] == 0
+    swapped = [
+        n if c.kind == "story_with" else t
+        for c, t, n in zip(story, ground_truth_clips(story), noise_clips(story), strict=True)
+    ]
+    worse = context_pairs(story, per_case_scores(story, swapped))["all"]
+    assert worse["worse"] == len(story) // 2 and worse["mean_gain"] < 0
+    assert context_pairs(story[:1], per_case_scores(story[:1], clips[:1])) == {}  # no twin
 
 
 def test_the_start_image_score_measures_what_the_image_adds(cases):

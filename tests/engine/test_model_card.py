@@ -95,6 +95,11 @@ def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, t
         "consistency_continuing_without_context": 0.25,
         "consistency_cut_with_context": 0.1,
         "consistency_cut_without_context": 0.15,
+        "context_pairs": {
+            "all": {"stories": 12, "mean_gain": 0.1, "better": 9, "worse": 3, "p": 0.146},
+            "continuing": {"stories": 6, "mean_gain": 0.25, "better": 6, "worse": 0, "p": 0.031},
+            "cut": {"stories": 6, "mean_gain": -0.05, "better": 3, "worse": 3, "p": 1.0},
+        },
         "dit_step": 300,
         "autoencoder": {
             "colour_accuracy": 0.5,
@@ -120,6 +125,12 @@ def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, t
         "By kind of scene: a scene that goes on 50.0 % with against 25.0 % without; a cut "
         "10.0 % with against 15.0 % without" in card
     )
+    assert (
+        "the context raised it in 9 and lowered it in 3 of 12 (sign test p 0.15); in scenes that "
+        "go on raised it in 6 and lowered it in 0 of 6 (sign test p 0.03); after cuts raised it "
+        "in 3 and lowered it in 3 of 6 (sign test p 1.00)." in card
+    )
+    assert "| context_pairs" not in card
     # shape: the autoencoder (25 %) is further below the goal than the model below it
     assert "What closes the gaps: a better autoencoder first (above)" in card
     # once the model is the larger gap everywhere, the card says to train the transformer first
