@@ -119,6 +119,10 @@ class TrainConfig:
             "continue": 0.15,
         }
     )
+    # Of the carried-over scenes, the share that goes on where the previous scene ended (the rest
+    # cut away; a camera move or two characters always cut, so about 38 % go on at 0.5). The
+    # shipped model reads the previous scene when it goes on and not after a cut.
+    carry_continue_share: float = 0.5
     curriculum: dict | None = None  # passed to the world's make_batch
     photos: bool = False  # camera moves also over scikit-image's photos (the `train` extra)
     text_dropout: float = 0.1
@@ -190,6 +194,10 @@ class TrainConfig:
         if self.rebase_init not in REBASE_INITS:
             raise EngineError(
                 f"rebase_init must be one of {', '.join(REBASE_INITS)}, got {self.rebase_init!r}"
+            )
+        if not 0.0 <= self.carry_continue_share <= 1.0:
+            raise EngineError(
+                f"carry_continue_share is a share 0-1, got {self.carry_continue_share!r}"
             )
 
     def to_dict(self) -> dict:

@@ -45,6 +45,7 @@ def make_world_batch(
         curriculum=cfg.curriculum,
         photos=cfg.photos,
         coverage=coverage,
+        continue_share=cfg.carry_continue_share,
     )
     if batch.previous is not None and k < cfg.previous_frames:
         # A short previous scene: hold its first frame, exactly as the pipeline does.

@@ -85,9 +85,12 @@ def make_batch(
     curriculum: dict | None = None,
     photos: bool = False,
     coverage: bool = False,
+    continue_share: float = 0.5,
 ) -> WorldBatch:
     """A batch of world clips, the same for the same arguments on every device. photos: camera
-    moves may also cross scikit-image's bundled photos (needs that training-only extra)."""
+    moves may also cross scikit-image's bundled photos (needs that training-only extra).
+    continue_share: with story_context, the chance that a scene goes on where the previous one
+    ended rather than cutting (a camera move or two characters always cut)."""
     if photos and not available_photos():
         raise ValueError("photo backgrounds need scikit-image (pip install 'storyloom[train]')")
     rng = np.random.default_rng(int(seed) % 2**63)  # any int, negative ones too
@@ -107,7 +110,8 @@ def make_batch(
         prev = sample_scene(rng, width, height, frames, fps, _pick_family(rng, fams, w))
         if not prev.looks:
             prev = sample_scene(rng, width, height, frames, fps, "still")
-        cur = next_scene(rng, prev, fam, bool(rng.random() < 0.5), heldout_captions, photos)
+        cont = bool(rng.random() < continue_share)
+        cur = next_scene(rng, prev, fam, cont, heldout_captions, photos)
         specs.append(cur)
         prevs.append(prev)
     video, cover = render_with_coverage(specs, device, coverage)

@@ -26,6 +26,30 @@ def test_same_seed_gives_the_same_batch_and_another_seed_a_different_one():
     assert not torch.equal(a.video, c.video)
 
 
+def test_the_share_of_carried_scenes_that_go_on_can_be_set():
+    """0: every scene after a previous one cuts away; 1: every one that can go on does (a camera
+    move or two characters always cut); the default, between the two."""
+
+    def going_on(share: float) -> tuple[int, int]:
+        b = make_batch(48, 96, 64, 5, 12, seed=5, story_context=True, continue_share=share)
+        after = [s for s, v in zip(b.specs, b.previous_valid, strict=True) if v]
+        return sum(s.continues for s in after), len(after)
+
+    none, n = going_on(0.0)
+    assert n > 20 and none == 0
+    every, _ = going_on(1.0)
+    some, _ = going_on(0.5)
+    assert 0 < some < every <= n
+
+
+def test_a_share_of_carried_scenes_outside_0_to_1_is_refused():
+    from engine.request import EngineError
+    from engine.train_config import TrainConfig
+
+    with pytest.raises(EngineError, match="carry_continue_share is a share 0-1"):
+        TrainConfig(carry_continue_share=1.5)
+
+
 @pytest.mark.parametrize(
     "width,height,frames", [(96, 64, 5), (64, 112, 9), (80, 80, 1), (160, 64, 3)]
 )
