@@ -220,6 +220,47 @@ def _retired(totals: dict) -> str:
     return f", and {' and '.join(parts)}, no longer in these weights" if parts else ""
 
 
+def _consistency_by_scene(s: dict) -> list[str]:
+    """The card's lines on scenes that go on against cuts, and story by story, where the
+    evaluation scored them."""
+    out: list[str] = []
+    split = [
+        (
+            name,
+            s.get(f"consistency_{key}_with_context"),
+            s.get(f"consistency_{key}_without_context"),
+        )
+        for key, name in (("continuing", "a scene that goes on"), ("cut", "a cut"))
+    ]
+    if all(w is not None and wo is not None for _, w, wo in split):
+        out.append(
+            "  By kind of scene: "
+            + "; ".join(
+                f"{name} {_fmt('consistency', w)} with against {_fmt('consistency', wo)} without"
+                for name, w, wo in split
+            )
+            + " (the carried-over frames show where a continuing character is; after a"
+            " cut it must be found in them or in the reference still)."
+        )
+    pairs = s.get("context_pairs") or {}
+    if "all" in pairs:
+        out.append(
+            "  Story by story (the same scene and seed without its context): "
+            + "; ".join(
+                f"{name} raised it in {r['better']} and lowered it in {r['worse']} of "
+                f"{r['stories']} (sign test p {r['p']:.2f})"
+                for name, r in (
+                    ("the context", pairs["all"]),
+                    ("in scenes that go on", pairs.get("continuing")),
+                    ("after cuts", pairs.get("cut")),
+                )
+                if r
+            )
+            + "."
+        )
+    return out
+
+
 def render(model_dir: Path, evals: list[EvalRun]) -> str:
     cfg = json.loads((model_dir / "config.json").read_text())
     tr = cfg.get("training", {})
@@ -451,40 +492,7 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
                     f"the frames scored with context and {_fmt('pattern_shown', pwo)} without{in_ae}"
                     "; a character drawn plain scores only the layout half of the similarity."
                 )
-            split = [
-                (
-                    name,
-                    s.get(f"consistency_{key}_with_context"),
-                    s.get(f"consistency_{key}_without_context"),
-                )
-                for key, name in (("continuing", "a scene that goes on"), ("cut", "a cut"))
-            ]
-            if all(w is not None and wo is not None for _, w, wo in split):
-                lines.append(
-                    "  By kind of scene: "
-                    + "; ".join(
-                        f"{name} {_fmt('consistency', w)} with against {_fmt('consistency', wo)} without"
-                        for name, w, wo in split
-                    )
-                    + " (the carried-over frames show where a continuing character is; after a"
-                    " cut it must be found in them or in the reference still)."
-                )
-            pairs = s.get("context_pairs") or {}
-            if "all" in pairs:
-                lines.append(
-                    "  Story by story (the same scene and seed without its context): "
-                    + "; ".join(
-                        f"{name} raised it in {r['better']} and lowered it in {r['worse']} of "
-                        f"{r['stories']} (sign test p {r['p']:.2f})"
-                        for name, r in (
-                            ("the context", pairs["all"]),
-                            ("in scenes that go on", pairs.get("continuing")),
-                            ("after cuts", pairs.get("cut")),
-                        )
-                        if r
-                    )
-                    + "."
-                )
+            lines += _consistency_by_scene(s)
         follow = s.get("i2v_follow")
         if follow is not None:
             lines.append(
