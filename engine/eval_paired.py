@@ -67,25 +67,30 @@ def context_pairs(cases: list, per_case: list[dict[str, float]]) -> dict[str, di
     many it lowered it, and the sign test's p; over every story, and apart for the scenes that go
     on where the previous one ended and for cuts. Empty without story cases."""
     by_name = {c.name: s for c, s in zip(cases, per_case, strict=True)}
-    gains: dict[str, list[float]] = {"all": [], "continuing": [], "cut": []}
+    groups: dict[str, tuple[list, list]] = {
+        "all": ([], []),
+        "continuing": ([], []),
+        "cut": ([], []),
+    }
     for c in cases:
         twin = by_name.get(c.name.removesuffix("-with") + "-without")
         if c.kind != "story_with" or twin is None:
             continue
-        gain = by_name[c.name]["consistency_with_context"] - twin["consistency_without_context"]
-        gains["all"].append(gain)
-        gains["continuing" if c.spec.continues else "cut"].append(gain)
+        with_ = {"consistency": by_name[c.name]["consistency_with_context"]}
+        without = {"consistency": twin["consistency_without_context"]}
+        for group in ("all", "continuing" if c.spec.continues else "cut"):
+            groups[group][0].append(with_)
+            groups[group][1].append(without)
     out: dict[str, dict] = {}
-    for group, values in gains.items():
-        if values:
-            d = np.array(values)
-            better, worse = int((d > 0).sum()), int((d < 0).sum())
+    for group, (these, those) in groups.items():
+        if these:
+            r = paired_comparison(("consistency",), these, those)["consistency"]
             out[group] = {
-                "stories": len(values),
-                "mean_gain": float(d.mean()),
-                "better": better,
-                "worse": worse,
-                "p": sign_test_p(better, worse),
+                "stories": r["cases"],
+                "mean_gain": r["this"] - r["against"],
+                "better": r["better"],
+                "worse": r["worse"],
+                "p": r["p"],
             }
     return out
 
