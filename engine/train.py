@@ -525,12 +525,15 @@ class Trainer:
                 self._sync()
                 t_model = time.perf_counter()
                 phases.add("data_s", t_model - t_data - (phases.sums["wait_s"] - waited))
+                opt.zero_grad(set_to_none=True)
                 with torch.autocast(
                     self.device.type, dtype=self.amp_dit, enabled=self.amp_dit is not None
                 ):
-                    loss, info = dit_loss(self, task, b, step, prepared=prepared)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
+                    loss, info = dit_loss(
+                        self, task, b, step, prepared=prepared, micro_tokens=cfg.micro_tokens
+                    )
+                if not info.get("backward_done"):  # micro_tokens: each slice's, done already
+                    loss.backward()
                 gn = torch.nn.utils.clip_grad_norm_(self.dit.parameters(), cfg.grad_clip)
                 if torch.isfinite(gn):
                     opt.step()

@@ -281,8 +281,15 @@ def dit_loss(
     model=None,
     validation: bool = False,
     prepared: Prepared | None = None,
+    micro_tokens: int = 0,
 ):
-    """Flow-matching loss for one batch of one task: t2v, i2v, carry, refs or continue."""
+    """Flow-matching loss for one batch of one task: t2v, i2v, carry, refs or continue.
+
+    micro_tokens > 0 (training): the model takes the batch in slices of at most that many
+    sequence tokens (at least one item), and each slice's gradient is added at once, so a
+    machine with little memory trains at a large batch. All random draws are the whole batch's,
+    so the gradient is the unsplit batch's up to float rounding. The returned loss is then
+    detached and info["backward_done"] is True: the caller must not call backward again."""
     cfg, model = tr.cfg, model or tr.dit
     seed = cfg.seed * 7919 + (step_or_seed % cfg.data_pool if cfg.data_pool else step_or_seed)
     p = prepared or prepare(tr, task, b, seed, validation)
@@ -332,23 +339,56 @@ def dit_loss(
         for r in range(len(ctx.references)):
             valid[:, r * per_ref : (r + 1) * per_ref] &= p.ref_valid[:, r, None]
     seq_id = None if bool(valid.all()) else torch.where(valid, 0, -1)
-    pred = model(
-        seq.x, seq.sigma, seq.pos, seq.kind, p.text, text_mask, seq_id
-    )  # (B, N, token_dim)
-    clip_err = pred[:, seq.n_context :].float() - patchify(velocity, model.config.patch).float()
-    per_token = clip_err[:, seq.predict].pow(2).mean(dim=-1)  # (B, N_predicted)
+    target = patchify(velocity, model.config.patch)  # (B, N_clip, token_dim)
+    frames = z.shape[2] // model.config.patch[0]
+    first = 0 if ctx.start is None else 1  # the given start frame is not predicted
+    motion_on = cfg.motion_loss_weight > 0 and not validation  # validation stays the plain loss
+
+    def slice_loss(lo: int, hi: int):
+        pred = model(
+            seq.x[lo:hi],
+            seq.sigma[lo:hi],
+            seq.pos[lo:hi],
+            seq.kind[lo:hi],
+            p.text[lo:hi],
+            text_mask[lo:hi],
+            None if seq_id is None else seq_id[lo:hi],
+        )  # (b, N, token_dim)
+        clip_err = pred[:, seq.n_context :].float() - target[lo:hi].float()
+        per_token = clip_err[:, seq.predict].pow(2).mean(dim=-1)  # (b, N_predicted)
+        # Every token weighs the same. (A weight that follows the objects, as the
+        # autoencoder's loss has, was tried: it moves the loss's minimiser from the mean clean
+        # clip towards the objects' colours, and the sampler then paints them over the
+        # background.)
+        motion = motion_loss(clip_err, frames, first) if motion_on else None
+        return per_token, motion
+
     info = {"batch": B, "tokens": B * seq.x.shape[1], "seq": seq.x.shape[1]}
-    cover = None if p.cover is None else p.cover[:, seq.predict]
-    if cover is not None and cover.sum() > 0:  # the loss on the objects alone, for the log
-        info["object_loss"] = (cover * per_token).sum() / cover.sum()
-    # Every token weighs the same. (A weight that follows the objects, as the autoencoder's loss
-    # has, was tried: it moves the loss's minimiser from the mean clean clip towards the
-    # objects' colours, and the sampler then paints them over the background.)
-    loss = per_token.mean()
-    if cfg.motion_loss_weight > 0 and not validation:  # validation loss stays the plain one
-        frames = z.shape[2] // model.config.patch[0]
-        first = 0 if ctx.start is None else 1  # the given start frame is not predicted
-        motion = motion_loss(clip_err, frames, first)
-        info["motion_loss"] = motion.detach()
-        loss = loss + cfg.motion_loss_weight * motion
+    per_slice = max(1, micro_tokens // seq.x.shape[1]) if micro_tokens > 0 else B
+    if per_slice >= B:
+        per_token, motion = slice_loss(0, B)
+        cover = None if p.cover is None else p.cover[:, seq.predict]
+        if cover is not None and cover.sum() > 0:  # the loss on the objects alone, for the log
+            info["object_loss"] = (cover * per_token).sum() / cover.sum()
+        loss = per_token.mean()
+        if motion is not None:
+            info["motion_loss"] = motion.detach()
+            loss = loss + cfg.motion_loss_weight * motion
+        return loss, info
+    # Slices: every item has as many tokens, so the slices' means weighted by their share of
+    # the items are the batch's means.
+    loss, motion_sum = torch.zeros((), device=tr.device), torch.zeros((), device=tr.device)
+    for lo in range(0, B, per_slice):
+        hi = min(B, lo + per_slice)
+        per_token, motion = slice_loss(lo, hi)
+        part = per_token.mean()
+        if motion is not None:
+            motion_sum += motion.detach() * (hi - lo) / B
+            part = part + cfg.motion_loss_weight * motion
+        with torch.autocast(tr.device.type, enabled=False):  # backward runs outside autocast
+            (part * ((hi - lo) / B)).backward()
+        loss += part.detach() * (hi - lo) / B
+    if motion_on:
+        info["motion_loss"] = motion_sum
+    info["backward_done"] = True
     return loss, info
