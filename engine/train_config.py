@@ -97,9 +97,9 @@ class TrainConfig:
     grad_clip: float = 1.0
     ema_decay: float = 0.999
     tokens_per_batch: int = 32768
-    # At most this many sequence tokens in one forward and backward pass (0: the whole batch):
-    # a step's batch goes through in slices whose gradients add up, so a CPU trains at the
-    # GPU's tokens_per_batch (32768 took more than 24 GB in one pass; 8192 about 6.4).
+    # At most this many sequence tokens in one forward and backward pass (0: the whole batch on
+    # a GPU, 8192 on a CPU): a step's batch goes through in slices whose gradients add up, so a
+    # CPU trains at the GPU's tokens_per_batch (32768 took more than 24 GB in one pass).
     micro_tokens: int = 0
     dit_buckets: list[Bucket] = field(
         default_factory=lambda: [
