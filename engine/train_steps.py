@@ -70,7 +70,7 @@ CPU_ENCODE_PIXELS = 2 * 25 * 256 * 144
 
 # Sequence tokens the CPU passes through the transformer at once when the config leaves
 # micro_tokens at 0 (dit_loss). The lease's 32768-token batch in one pass was killed for memory
-# on a 24-GB machine; in slices of 8192 it peaked near 5 GB and a step took 16.3 s against 18.8.
+# on a 24-GB machine; in slices of 8192 it used about 5 GB and a step took 16.3 s against 18.8.
 CPU_MICRO_TOKENS = 8192
 
 
