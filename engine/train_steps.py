@@ -365,31 +365,30 @@ def dit_loss(
         # autoencoder's loss has, was tried: it moves the loss's minimiser from the mean clean
         # clip towards the objects' colours, and the sampler then paints them over the
         # background.)
+        loss = per_token.mean()
         motion = motion_loss(clip_err, frames, first) if motion_on else None
-        return per_token, motion
+        if motion is not None:
+            loss = loss + cfg.motion_loss_weight * motion
+        return loss, per_token, motion
 
     info = {"batch": B, "tokens": B * seq.x.shape[1], "seq": seq.x.shape[1]}
     per_slice = max(1, micro_tokens // seq.x.shape[1]) if micro_tokens > 0 else B
     if per_slice >= B:
-        per_token, motion = slice_loss(0, B)
+        loss, per_token, motion = slice_loss(0, B)
         cover = None if p.cover is None else p.cover[:, seq.predict]
         if cover is not None and cover.sum() > 0:  # the loss on the objects alone, for the log
             info["object_loss"] = (cover * per_token).sum() / cover.sum()
-        loss = per_token.mean()
         if motion is not None:
             info["motion_loss"] = motion.detach()
-            loss = loss + cfg.motion_loss_weight * motion
         return loss, info
     # Slices: every item has as many tokens, so the slices' means weighted by their share of
     # the items are the batch's means.
     loss, motion_sum = torch.zeros((), device=tr.device), torch.zeros((), device=tr.device)
     for lo in range(0, B, per_slice):
         hi = min(B, lo + per_slice)
-        per_token, motion = slice_loss(lo, hi)
-        part = per_token.mean()
+        part, _, motion = slice_loss(lo, hi)
         if motion is not None:
             motion_sum += motion.detach() * (hi - lo) / B
-            part = part + cfg.motion_loss_weight * motion
         with torch.autocast(tr.device.type, enabled=False):  # backward runs outside autocast
             (part * ((hi - lo) / B)).backward()
         loss += part.detach() * (hi - lo) / B
