@@ -44,11 +44,17 @@ train() {  # $1 data workers, $2 minutes, $3 prepare_ahead; killed 70 s after it
     "${AEOPT[@]}" ${EXTRA:-} >> "$OUT/train.log" 2>&1
 }
 train "$WORKERS" "$MIN" "${AHEAD:-2}"; RC=$?; echo "train rc=$RC after $(( $(date +%s) - T0 )) s"
+killed() {  # a SIGKILL (137) leaves nothing in the training log: say the likely cause here
+  [ "$1" -eq 137 ] && echo "train was killed (SIGKILL): most likely out of memory; a smaller" \
+    "--set micro_tokens=N (CPU default 8192) or tokens_per_batch keeps the step in memory"
+}
+killed $RC
 if [ $RC -ne 0 ] && [ $RC -ne 124 ] && [ $(( $(date +%s) - T1 )) -lt 150 ]; then
   echo "failed at the start: again without data workers or preparing ahead"
   rm -f $R/state_dit.*  # the transformer's start; a new autoencoder stays
   [ ${#AEOPT[@]} -eq 0 ] && rm -rf $R
-  train 0 "$(awk "BEGIN{print $MIN - ($(date +%s) - $T1) / 60.0}")" 0; echo "retry rc=$?"
+  train 0 "$(awk "BEGIN{print $MIN - ($(date +%s) - $T1) / 60.0}")" 0; RC=$?; echo "retry rc=$RC"
+  killed $RC
 fi
 if [ -n "${AE:-}" ] && [ "${DEC_MIN:-0}" != 0 ]; then  # the recipe's decoder stage, on these latents
   timeout "$(awk "BEGIN{print int($DEC_MIN * 60 + 70)}")" $PY -m engine train \
