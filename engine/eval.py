@@ -35,6 +35,7 @@ from engine.eval_clips import (
     save_latents,
     write_contact_sheet,
 )
+from engine.eval_misses import colour_misses
 from engine.eval_paired import (
     context_pairs,
     format_context_pairs,
@@ -513,6 +514,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     per_case = per_case_scores(cases, clips)
     scores = aggregate_scores(per_case, spc)
     pairs = context_pairs(cases, per_case)
+    misses = colour_misses(cases, clips)
     paired = None
     if others is not None:
         other_clips, other_meta = others
@@ -524,6 +526,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
             "dit_step": other_meta.get("dit_step"),
             "sampling": {k: other_meta.get(k) for k in SAMPLING_KEYS},  # None: not recorded
             "scores": paired_comparison(SCORE_KEYS, per_case, those),
+            "colour_misses": colour_misses(cases, other_clips),
         }
     scores["autoencoder"] = ceiling_of(ceiling)
     scores["device"] = str(getattr(eng, "device", a.device))
@@ -540,6 +543,8 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     scores["dit_step"] = training.get("dit_steps_done")
     scores["weights_sha256"] = sha
     scores["detector"] = D.VERSION  # scores of different detector versions do not compare
+    if misses:
+        scores["colour_misses"] = misses
     if pairs:
         scores["context_pairs"] = pairs
     if paired is not None:

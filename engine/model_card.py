@@ -261,6 +261,25 @@ def _consistency_by_scene(s: dict) -> list[str]:
     return out
 
 
+def _colour_misses(m: dict) -> list[str]:
+    """The card's line on what the model drew where it missed the object's colour."""
+    if not m.get("missed"):
+        return []
+    said = {
+        "near_colour": "a near colour (a shade off)",
+        "far_colour": "a far colour",
+        "nothing_found": "no object found",
+        "object_colour_as_background": "the object's colour drawn as the background",
+        "background_colour_as_object": "the background's colour drawn as the object",
+    }
+    parts = [f"{said[k]} in {m[k]}" for k in said if m.get(k)]
+    return [
+        f"- Where the object's colour is missed ({m['missed']} of {m['cases']} clips): "
+        + "; ".join(parts)
+        + "."
+    ]
+
+
 def render(model_dir: Path, evals: list[EvalRun]) -> str:
     cfg = json.loads((model_dir / "config.json").read_text())
     tr = cfg.get("training", {})
@@ -469,6 +488,7 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
         met = [k for k in TARGETS if s.get(k) is not None and k not in short]
         lines.append(f"- Meets its targets for: {', '.join(met) or 'none yet'}.")
         lines.append(f"- Falls short on: {', '.join(short) or 'nothing measured'} (see the table).")
+        lines += _colour_misses(s.get("colour_misses") or {})
         w, wo = s.get("consistency_with_context"), s.get("consistency_without_context")
         if w is not None and wo is not None:
             gt = _fmt("consistency", s.get("consistency_ground_truth"))

@@ -256,6 +256,9 @@ def test_eval_cli_writes_one_json_object(tiny_model_dir, tmp_path, capsys):
     assert printed["steps"] == sampling["steps"]
     assert printed["context_guidance"] == sampling.get("context_guidance")
     assert printed["detector"] == D.VERSION  # which detector read the clips, on the record
+    misses = printed["colour_misses"]  # still, motion, i2v and paraphrase: one case each
+    assert misses["cases"] == 4
+    assert misses["missed"] == round(4 * (1 - printed["colour_accuracy"]))
     assert json.loads(out.read_text()) == printed
 
 
@@ -323,6 +326,7 @@ def test_saved_clips_score_the_same_without_generating(tiny_model_dir, tmp_path,
     assert paired["scores"] and all(
         r["better"] == r["worse"] == 0 and r["p"] == 1.0 for r in paired["scores"].values()
     )
+    assert paired["colour_misses"] == first["colour_misses"]  # the same clips: the same misses
     # some kinds only, scored from the same clips: their cases, their scores, the same values
     assert main([*common, "--limit", "1", "--clips", str(kept), "--kinds", "story,i2v"]) == 0
     sub = json.loads(capsys.readouterr().out)

@@ -100,6 +100,15 @@ def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, t
             "continuing": {"stories": 6, "mean_gain": 0.25, "better": 6, "worse": 0, "p": 0.031},
             "cut": {"stories": 6, "mean_gain": -0.05, "better": 3, "worse": 3, "p": 1.0},
         },
+        "colour_misses": {
+            "cases": 84,
+            "missed": 23,
+            "nothing_found": 4,
+            "object_colour_as_background": 0,
+            "background_colour_as_object": 6,
+            "near_colour": 5,
+            "far_colour": 8,
+        },
         "dit_step": 300,
         "autoencoder": {
             "colour_accuracy": 0.5,
@@ -130,7 +139,12 @@ def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, t
         "go on raised it in 6 and lowered it in 0 of 6 (sign test p 0.03); after cuts raised it "
         "in 3 and lowered it in 3 of 6 (sign test p 1.00)." in card
     )
-    assert "| context_pairs" not in card
+    assert "| context_pairs" not in card and "| colour_misses" not in card
+    assert (
+        "- Where the object's colour is missed (23 of 84 clips): a near colour (a shade off) in 5; "
+        "a far colour in 8; no object found in 4; the background's colour drawn as the object "
+        "in 6." in card
+    )
     # shape: the autoencoder (25 %) is further below the goal than the model below it
     assert "What closes the gaps: a better autoencoder first (above)" in card
     # once the model is the larger gap everywhere, the card says to train the transformer first

@@ -1,0 +1,62 @@
+"""What a clip shows where its object's colour was missed.
+
+`colour_accuracy` says how often the main object comes out in the prompt's colour, not what the
+model drew instead, and the remedies differ: a near colour (lime for green) is a model that has
+the idea and lacks precision; the object's and the background's colours traded, or the
+background's colour read as the object, is a model that has not bound each colour to its role;
+nothing found is a model that drew no object at all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.data import detector as D
+from engine.data.recognise import recogniser_for
+from engine.data.world_spec import PALETTE
+
+# The palette's colours are 97-225 apart in RGB; under this they are near enough to be a shade
+# off (green and lime, blue and cyan or purple, pink and white, red and orange or brown).
+NEAR = 150.0
+# In the order a miss is told: the first that fits names it.
+MISS_KINDS = (
+    "nothing_found",
+    "object_colour_as_background",
+    "background_colour_as_object",
+    "near_colour",
+    "far_colour",
+)
+KINDS_WITH_COLOUR = ("still", "motion", "i2v", "paraphrase")  # as colour_accuracy's
+
+
+def colour_distance(a: str, b: str) -> float:
+    return float(np.linalg.norm(np.subtract(PALETTE[a], PALETTE[b], dtype=np.float64)))
+
+
+def colour_miss(case, clip: np.ndarray) -> str | None:
+    """None where the clip's main object has the case's colour, else the kind of miss."""
+    want = case.spec.looks[0].colour
+    got = (D.main_blobs(clip, 1, 4) or [None])[0]
+    if got == want:
+        return None
+    if got is None:
+        return "nothing_found"
+    rec = recogniser_for(case.spec.width, case.spec.height)
+    if rec.background(clip[0]) == f"solid:{want}":
+        return "object_colour_as_background"
+    if case.spec.background.label == f"solid:{got}":
+        return "background_colour_as_object"
+    return "near_colour" if colour_distance(want, got) < NEAR else "far_colour"
+
+
+def colour_misses(cases: list, clips: list[np.ndarray]) -> dict[str, int]:
+    """Over the cases colour_accuracy scores: how many, how many missed, and each kind of miss.
+    Empty where no case has a colour to miss."""
+    misses = [
+        colour_miss(c, x) for c, x in zip(cases, clips, strict=True) if c.kind in KINDS_WITH_COLOUR
+    ]
+    if not misses:
+        return {}
+    out = {"cases": len(misses), "missed": sum(m is not None for m in misses)}
+    out.update({k: misses.count(k) for k in MISS_KINDS})
+    return out

@@ -1,0 +1,74 @@
+"""What the evaluation says a clip drew where it missed the object's colour."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from engine.data.world_render import render_uint8
+from engine.data.world_spec import COLOURS, PALETTE, Background
+from engine.eval import build_cases, case_scores, first_of_each_kind, ground_truth_clips
+from engine.eval_misses import MISS_KINDS, NEAR, colour_distance, colour_miss, colour_misses
+
+
+def _solid_still_with_colours():
+    """A still on a solid background, with a near, a far and a third colour to draw it in."""
+    for c in build_cases(256, 144, 12.0, 25, quick=False):
+        if c.kind != "still" or c.spec.background.kind != "solid":
+            continue
+        want, bg = c.spec.looks[0].colour, c.spec.background.name
+        others = sorted(
+            (x for x in COLOURS if x not in (want, bg)), key=lambda x: colour_distance(want, x)
+        )
+        if colour_distance(want, bg) >= NEAR and colour_distance(want, others[0]) < NEAR:
+            return c, want, bg, others[0], others[-1]
+    raise AssertionError("no still on a solid background in the set")
+
+
+def _drawn(case, colour: str, background: str) -> np.ndarray:
+    """The case's scene with its object plain in `colour` on a solid `background`."""
+    look = replace(case.spec.looks[0], colour=colour)
+    look = replace(look, pattern_colours=(look.rgb(),) * len(look.pattern_colours))
+    spec = replace(case.spec, looks=[look], background=Background("solid", background))
+    return render_uint8(spec)
+
+
+def test_each_kind_of_colour_miss_is_told_apart():
+    case, want, bg, near, far = _solid_still_with_colours()
+    third = next(x for x in COLOURS if x not in (want, bg) and colour_distance(bg, x) >= NEAR)
+    drawn = {
+        None: _drawn(case, want, bg),
+        "nothing_found": np.broadcast_to(
+            np.array(PALETTE[bg], np.uint8), _drawn(case, want, bg).shape
+        ).copy(),
+        "object_colour_as_background": _drawn(case, bg, want),  # the two colours traded
+        "background_colour_as_object": _drawn(case, bg, third),
+        "near_colour": _drawn(case, near, bg),
+        "far_colour": _drawn(case, far, bg),
+    }
+    for kind, clip in drawn.items():
+        assert colour_miss(case, clip) == kind, (kind, want, bg)
+    counts = colour_misses([case] * len(drawn), list(drawn.values()))
+    assert counts == {"cases": 6, "missed": 5, **{k: 1 for k in MISS_KINDS}}
+
+
+@pytest.mark.parametrize("kind", ["two_objects", "camera"])
+def test_cases_without_a_colour_score_have_no_misses(kind):
+    cases = [c for c in build_cases(256, 144, 12.0, 25, quick=True) if c.kind == kind]
+    assert colour_misses(cases, ground_truth_clips(cases)) == {}
+
+
+def test_the_misses_are_the_cases_colour_accuracy_counts_wrong():
+    cases = first_of_each_kind(build_cases(256, 144, 12.0, 25, quick=False), 3)
+    clips = ground_truth_clips(cases)
+    rng = np.random.default_rng(0)
+    # every other clip of the truth replaced by noise, so there are misses to count
+    clips = [x if i % 2 else rng.integers(0, 256, x.shape, np.uint8) for i, x in enumerate(clips)]
+    scored = [case_scores(c, x) for c, x in zip(cases, clips, strict=True)]
+    counts = colour_misses(cases, clips)
+    with_colour = [s for s in scored if "colour_accuracy" in s]
+    assert counts["cases"] == len(with_colour)
+    assert counts["missed"] == sum(s["colour_accuracy"] == 0 for s in with_colour) > 0
+    assert counts["missed"] == sum(counts[k] for k in MISS_KINDS)
