@@ -87,7 +87,11 @@ def bench_e2e(dev_name: str, reps: int, models: list[str | None]) -> list[dict]:
     from engine.pipeline import Engine
     from engine.request import GenerationRequest
 
-    engines = [Engine.load(m, device=dev_name) for m in models]
+    engines, loads = [], []
+    for m in models:  # the load includes the prompt encoder's, which the app's first clip waits on
+        t0 = time.perf_counter()
+        engines.append(Engine.load(m, device=dev_name))
+        loads.append(time.perf_counter() - t0)
     req = GenerationRequest(
         prompt="a red ball moves to the right on a blue background",
         width=256,
@@ -104,12 +108,13 @@ def bench_e2e(dev_name: str, reps: int, models: list[str | None]) -> list[dict]:
             clip = eng.generate(req)
             spent[i] += time.perf_counter() - t0
     rows = []
-    for m, eng, total in zip(models, engines, spent, strict=True):
+    for m, eng, total, load in zip(models, engines, spent, loads, strict=True):
         sec = total / reps
         rows.append(
             {
                 "model": m or "default",
                 "latent_channels": eng.vae.config.latent_channels,
+                "load_seconds": round(load, 2),
                 "e2e_seconds": round(sec, 2),
                 "clip_seconds": clip.duration,
                 "realtime_factor": round(clip.duration / sec, 2),

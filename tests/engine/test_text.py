@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -25,10 +24,9 @@ def encoder() -> MiniLMEncoder:
     return MiniLMEncoder.load(max_length=64)
 
 
-def test_loads_fast_and_is_a_frozen_prompt_encoder() -> None:
-    start = time.perf_counter()
+def test_is_a_frozen_prompt_encoder() -> None:
+    # how fast it loads is measured, not asserted: benchmarks/engine_speed.py --e2e
     enc = MiniLMEncoder.load()
-    assert time.perf_counter() - start < 5.0  # ~0.3 s here; generous for a busy machine
     assert isinstance(enc, PromptEncoder) and enc.dim == 384
     assert not enc.bert.training
     assert all(not p.requires_grad for p in enc.bert.parameters())
