@@ -138,7 +138,7 @@ def case_scores(case: EvalCase, clip: np.ndarray) -> dict[str, float]:
     k = case.kind
     if k in SINGLE:
         want = spec.looks[0]
-        colour = (D.main_blobs(clip, 1, 4) or [None])[0]
+        colour = D.main_colour(clip)
         checks = [colour == want.colour]
         m["colour_accuracy"] = checks[0]
         shape = rec.shape(clip, want.colour) if colour == want.colour else None

@@ -36,7 +36,7 @@ def colour_distance(a: str, b: str) -> float:
 def colour_miss(case, clip: np.ndarray) -> str | None:
     """None where the clip's main object has the case's colour, else the kind of miss."""
     want = case.spec.looks[0].colour
-    got = (D.main_blobs(clip, 1, 4) or [None])[0]
+    got = D.main_colour(clip)
     if got == want:
         return None
     if got is None:

@@ -178,6 +178,11 @@ def main_blobs(frames: np.ndarray, n: int = 1, step: int = 1) -> list[str]:
     return sorted(score, key=lambda c: -score[c])[:n]
 
 
+def main_colour(frames: np.ndarray) -> str | None:
+    """The colour of the clip's main object (every 4th frame read), None where none is found."""
+    return (main_blobs(frames, 1, 4) or [None])[0]
+
+
 def blob_of(frame: np.ndarray, colour: str) -> Blob | None:
     for b in find_blobs(frame):
         if b.colour == colour:
@@ -198,7 +203,7 @@ def track(frames: np.ndarray, colour: str) -> np.ndarray:
 def direction(frames: np.ndarray, colour: str | None = None) -> str:
     """left | right | up | down | still: the main object's net displacement over the clip."""
     H, W = frames.shape[1:3]
-    colour = colour or (main_blobs(frames, 1, 4) or [None])[0]
+    colour = colour or main_colour(frames)
     if colour is None:
         return "none"
     tr = track(frames, colour)[:, :2]
@@ -220,7 +225,7 @@ def bounces(frames: np.ndarray, fps: float, colour: str | None = None) -> bool:
     """A falling ball's track: at least one bounce, and parabolic flight under about the world's
     gravity between bounces (quadratic fit R^2 >= 0.9, acceleration 0.4-2.5 g)."""
     H = frames.shape[1]
-    colour = colour or (main_blobs(frames, 1, 4) or [None])[0]
+    colour = colour or main_colour(frames)
     if colour is None:
         return False
     y = track(frames, colour)[:, 1]
