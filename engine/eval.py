@@ -35,7 +35,7 @@ from engine.eval_clips import (
     save_latents,
     write_contact_sheet,
 )
-from engine.eval_misses import colour_misses
+from engine.eval_misses import colour_misses, direction_misses
 from engine.eval_paired import (
     context_pairs,
     format_context_pairs,
@@ -515,6 +515,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     scores = aggregate_scores(per_case, spc)
     pairs = context_pairs(cases, per_case)
     misses = colour_misses(cases, clips)
+    moves = direction_misses(cases, clips)
     paired = None
     if others is not None:
         other_clips, other_meta = others
@@ -527,6 +528,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
             "sampling": {k: other_meta.get(k) for k in SAMPLING_KEYS},  # None: not recorded
             "scores": paired_comparison(SCORE_KEYS, per_case, those),
             "colour_misses": colour_misses(cases, other_clips),
+            "direction_misses": direction_misses(cases, other_clips),
         }
     scores["autoencoder"] = ceiling_of(ceiling)
     scores["device"] = str(getattr(eng, "device", a.device))
@@ -545,6 +547,8 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     scores["detector"] = D.VERSION  # scores of different detector versions do not compare
     if misses:
         scores["colour_misses"] = misses
+    if moves:
+        scores["direction_misses"] = moves
     if pairs:
         scores["context_pairs"] = pairs
     if paired is not None:

@@ -1,10 +1,12 @@
-"""What a clip shows where its object's colour was missed.
+"""What a clip shows where its object's colour, or the direction of its move, was missed.
 
 `colour_accuracy` says how often the main object comes out in the prompt's colour, not what the
 model drew instead, and the remedies differ: a near colour (lime for green) is a model that has
 the idea and lacks precision; the object's and the background's colours traded, or the
 background's colour read as the object, is a model that has not bound each colour to its role;
-nothing found is a model that drew no object at all.
+nothing found is a model that drew no object at all. Likewise for direction: an object held
+still is a model that does not move what it draws, a move the wrong way one that moves without
+reading the prompt's direction.
 """
 
 from __future__ import annotations
@@ -59,4 +61,42 @@ def colour_misses(cases: list, clips: list[np.ndarray]) -> dict[str, int]:
         return {}
     out = {"cases": len(misses), "missed": sum(m is not None for m in misses)}
     out.update({k: misses.count(k) for k in MISS_KINDS})
+    return out
+
+
+# A direction miss, in the order it is told. `not_found`: no object in the prompt's colour (the
+# colour missed, or no object at all); `still`: found, but it moves less than the detector's
+# threshold; `opposite` / `across`: it moves, the other way or at a right angle.
+DIRECTION_MISS_KINDS = ("not_found", "still", "opposite", "across")
+OPPOSITE = {"left": "right", "right": "left", "up": "down", "down": "up"}
+# Text-to-video and image-to-video are told apart: a start image places the object, and the two
+# miss for other reasons.
+DIRECTION_GROUPS = {"text_to_video": ("motion", "paraphrase"), "image_to_video": ("i2v",)}
+
+
+def direction_miss(case, clip: np.ndarray) -> str | None:
+    """None where the clip's object moves the case's way, else the kind of miss."""
+    want = case.spec.direction
+    got = D.direction(clip, case.spec.looks[0].colour)
+    if got == want:
+        return None
+    if got == "none":
+        return "not_found"
+    if got == "still":
+        return "still"
+    return "opposite" if OPPOSITE.get(want) == got else "across"
+
+
+def direction_misses(cases: list, clips: list[np.ndarray]) -> dict[str, dict[str, int]]:
+    """For text-to-video and image-to-video apart: how many cases, how many missed, and each
+    kind of miss; a group without cases is left out."""
+    out = {}
+    for group, kinds in DIRECTION_GROUPS.items():
+        misses = [
+            direction_miss(c, x) for c, x in zip(cases, clips, strict=True) if c.kind in kinds
+        ]
+        if misses:
+            counts = {"cases": len(misses), "missed": sum(m is not None for m in misses)}
+            counts.update({k: misses.count(k) for k in DIRECTION_MISS_KINDS})
+            out[group] = counts
     return out

@@ -280,6 +280,26 @@ def _colour_misses(m: dict) -> list[str]:
     ]
 
 
+def _direction_misses(m: dict) -> list[str]:
+    """The card's lines on what the model drew where it missed the direction of a move."""
+    said = {
+        "still": "the object held still",
+        "opposite": "moved the opposite way",
+        "across": "moved at a right angle",
+        "not_found": "no object in the prompt's colour to follow",
+    }
+    out = []
+    for group, name in (("text_to_video", "text-to-video"), ("image_to_video", "image-to-video")):
+        g = m.get(group) or {}
+        if g.get("missed"):
+            parts = [f"{said[k]} in {g[k]}" for k in said if g.get(k)]
+            out.append(
+                f"- Where {name} misses the direction of the move ({g['missed']} of {g['cases']}"
+                " clips): " + "; ".join(parts) + "."
+            )
+    return out
+
+
 def render(model_dir: Path, evals: list[EvalRun]) -> str:
     cfg = json.loads((model_dir / "config.json").read_text())
     tr = cfg.get("training", {})
@@ -489,6 +509,7 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
         lines.append(f"- Meets its targets for: {', '.join(met) or 'none yet'}.")
         lines.append(f"- Falls short on: {', '.join(short) or 'nothing measured'} (see the table).")
         lines += _colour_misses(s.get("colour_misses") or {})
+        lines += _direction_misses(s.get("direction_misses") or {})
         w, wo = s.get("consistency_with_context"), s.get("consistency_without_context")
         if w is not None and wo is not None:
             gt = _fmt("consistency", s.get("consistency_ground_truth"))

@@ -259,6 +259,9 @@ def test_eval_cli_writes_one_json_object(tiny_model_dir, tmp_path, capsys):
     misses = printed["colour_misses"]  # still, motion, i2v and paraphrase: one case each
     assert misses["cases"] == 4
     assert misses["missed"] == round(4 * (1 - printed["colour_accuracy"]))
+    moves = printed["direction_misses"]  # motion and paraphrase; i2v apart
+    assert moves["text_to_video"]["cases"] == 2 and moves["image_to_video"]["cases"] == 1
+    assert moves["image_to_video"]["missed"] == round(1 - printed["i2v_direction_accuracy"])
     assert json.loads(out.read_text()) == printed
 
 
@@ -327,6 +330,7 @@ def test_saved_clips_score_the_same_without_generating(tiny_model_dir, tmp_path,
         r["better"] == r["worse"] == 0 and r["p"] == 1.0 for r in paired["scores"].values()
     )
     assert paired["colour_misses"] == first["colour_misses"]  # the same clips: the same misses
+    assert paired["direction_misses"] == first["direction_misses"]
     # some kinds only, scored from the same clips: their cases, their scores, the same values
     assert main([*common, "--limit", "1", "--clips", str(kept), "--kinds", "story,i2v"]) == 0
     sub = json.loads(capsys.readouterr().out)

@@ -1,4 +1,4 @@
-"""What the evaluation says a clip drew where it missed the object's colour."""
+"""What the evaluation says a clip drew where it missed the object's colour or its move."""
 
 from __future__ import annotations
 
@@ -10,7 +10,16 @@ import pytest
 from engine.data.world_render import render_uint8
 from engine.data.world_spec import COLOURS, PALETTE, Background
 from engine.eval import build_cases, case_scores, first_of_each_kind, ground_truth_clips
-from engine.eval_misses import MISS_KINDS, NEAR, colour_distance, colour_miss, colour_misses
+from engine.eval_misses import (
+    DIRECTION_MISS_KINDS,
+    MISS_KINDS,
+    NEAR,
+    colour_distance,
+    colour_miss,
+    colour_misses,
+    direction_miss,
+    direction_misses,
+)
 
 
 def _solid_still_with_colours():
@@ -72,3 +81,48 @@ def test_the_misses_are_the_cases_colour_accuracy_counts_wrong():
     assert counts["cases"] == len(with_colour)
     assert counts["missed"] == sum(s["colour_accuracy"] == 0 for s in with_colour) > 0
     assert counts["missed"] == sum(counts[k] for k in MISS_KINDS)
+
+
+def test_each_kind_of_direction_miss_is_told_apart():
+    case = next(c for c in build_cases(256, 144, 12.0, 25, quick=False) if c.kind == "motion")
+    truth = ground_truth_clips([case])[0]
+    drawn = {
+        None: truth,
+        "not_found": np.broadcast_to(truth[:1, :1, :1], truth.shape).copy(),  # background only
+        "still": np.repeat(truth[:1], len(truth), axis=0),  # the first frame held
+        "opposite": truth[::-1].copy(),  # played backwards
+        "across": truth.transpose(0, 2, 1, 3).copy(),  # x and y swapped: a right angle
+    }
+    for kind, clip in drawn.items():
+        assert direction_miss(case, clip) == kind, (kind, case.spec.direction)
+    i2v = next(c for c in build_cases(256, 144, 12.0, 25, quick=False) if c.kind == "i2v")
+    counts = direction_misses([case] * len(drawn) + [i2v], [*drawn.values(), truth])
+    assert counts["text_to_video"] == {
+        "cases": 5,
+        "missed": 4,
+        **dict.fromkeys(DIRECTION_MISS_KINDS, 1),
+    }
+    assert counts["image_to_video"]["cases"] == 1  # apart, and its own clip is another scene's
+
+
+def test_the_direction_misses_are_the_cases_direction_accuracy_counts_wrong():
+    cases = [
+        c
+        for c in build_cases(256, 144, 12.0, 25, quick=False)
+        if c.kind in ("motion", "paraphrase", "i2v", "still")  # stills have no direction
+    ][::4]
+    clips = ground_truth_clips(cases)
+    clips = [x if i % 2 else x[::-1].copy() for i, x in enumerate(clips)]  # half played backwards
+    scored = [case_scores(c, x) for c, x in zip(cases, clips, strict=True)]
+    counts = direction_misses(cases, clips)
+    t2v = [s for s in scored if "direction_accuracy" in s or "paraphrase_direction_accuracy" in s]
+    wrong = sum(
+        s.get("direction_accuracy", s.get("paraphrase_direction_accuracy")) == 0 for s in t2v
+    )
+    assert counts["text_to_video"]["cases"] == len(t2v)
+    assert counts["text_to_video"]["missed"] == wrong > 0
+    i2v = [s for s in scored if "i2v_direction_accuracy" in s]
+    assert counts["image_to_video"]["cases"] == len(i2v)
+    assert counts["image_to_video"]["missed"] == sum(s["i2v_direction_accuracy"] == 0 for s in i2v)
+    for g in counts.values():
+        assert g["missed"] == sum(g[k] for k in DIRECTION_MISS_KINDS)

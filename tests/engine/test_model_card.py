@@ -109,6 +109,24 @@ def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, t
             "near_colour": 5,
             "far_colour": 8,
         },
+        "direction_misses": {
+            "text_to_video": {
+                "cases": 48,
+                "missed": 40,
+                "not_found": 6,
+                "still": 23,
+                "opposite": 4,
+                "across": 7,
+            },
+            "image_to_video": {
+                "cases": 12,
+                "missed": 0,
+                "not_found": 0,
+                "still": 0,
+                "opposite": 0,
+                "across": 0,
+            },
+        },
         "dit_step": 300,
         "autoencoder": {
             "colour_accuracy": 0.5,
@@ -145,6 +163,12 @@ def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, t
         "a far colour in 8; no object found in 4; the background's colour drawn as the object "
         "in 6." in card
     )
+    assert (
+        "- Where text-to-video misses the direction of the move (40 of 48 clips): the object "
+        "held still in 23; moved the opposite way in 4; moved at a right angle in 7; no object in "
+        "the prompt's colour to follow in 6." in card
+    )
+    assert "Where image-to-video misses" not in card  # it missed none: no line
     # shape: the autoencoder (25 %) is further below the goal than the model below it
     assert "What closes the gaps: a better autoencoder first (above)" in card
     # once the model is the larger gap everywhere, the card says to train the transformer first
