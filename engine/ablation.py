@@ -34,7 +34,8 @@ import torch
 import torch.nn.functional as F
 
 from engine.data.synthetic import make_batch
-from engine.eval_prompt import ATTRIBUTES, OPPOSITE, caption_pairs, per_clip_loss
+from engine.data.world_spec import OPPOSITE
+from engine.eval_prompt import ATTRIBUTES, caption_pairs, per_clip_loss
 from engine.models.dit import DiT, DiTConfig, patchify, unpatchify
 from engine.request import EngineError
 from engine.sampling import guided, resolution_shift

@@ -15,7 +15,7 @@ import numpy as np
 
 from engine.data import detector as D
 from engine.data.recognise import recogniser_for
-from engine.data.world_spec import PALETTE
+from engine.data.world_spec import OPPOSITE, PALETTE
 
 # The palette's colours are 97-225 apart in RGB; under this they are near enough to be a shade
 # off (green and lime, blue and cyan or purple, pink and white, red and orange or brown).
@@ -68,7 +68,6 @@ def colour_misses(cases: list, clips: list[np.ndarray]) -> dict[str, int]:
 # colour missed, or no object at all); `still`: found, but it moves less than the detector's
 # threshold; `opposite` / `across`: it moves, the other way or at a right angle.
 DIRECTION_MISS_KINDS = ("not_found", "still", "opposite", "across")
-OPPOSITE = {"left": "right", "right": "left", "up": "down", "down": "up"}
 # Text-to-video and image-to-video are told apart: a start image places the object, and the two
 # miss for other reasons.
 DIRECTION_GROUPS = {"text_to_video": ("motion", "paraphrase"), "image_to_video": ("i2v",)}
@@ -84,7 +83,7 @@ def direction_miss(case, clip: np.ndarray) -> str | None:
         return "not_found"
     if got == "still":
         return "still"
-    return "opposite" if OPPOSITE.get(want) == got else "across"
+    return "opposite" if OPPOSITE[want] == got else "across"
 
 
 def direction_misses(cases: list, clips: list[np.ndarray]) -> dict[str, dict[str, int]]:

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.data.captions import ACTION_WORDS, MOVE_WORDS, SPEED_WORDS, describe
-from engine.data.world_spec import BACKGROUNDS, COLOURS, SHAPES, SceneSpec
+from engine.data.world_spec import BACKGROUNDS, COLOURS, OPPOSITE, SHAPES, SceneSpec
 from engine.models.dit import patchify, pooled_prompt
 from engine.request import EngineError
 from engine.sequence import Context, build_sequence
@@ -54,18 +54,6 @@ ATTRIBUTES: dict[str, str] = {
 # cannot keep a character's identity pattern from scene to scene.
 CONTEXTS = ("previous", "reference")
 NOISE_LEVELS = (0.5, 0.8, 0.9, 0.95, 0.99)
-OPPOSITE = {
-    "left": "right",
-    "right": "left",
-    "up": "down",
-    "down": "up",
-    "pan_left": "pan_right",
-    "pan_right": "pan_left",
-    "tilt_up": "tilt_down",
-    "tilt_down": "tilt_up",
-    "zoom_in": "zoom_out",
-    "zoom_out": "zoom_in",
-}
 
 
 @dataclass(frozen=True)

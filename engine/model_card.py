@@ -261,10 +261,17 @@ def _consistency_by_scene(s: dict) -> list[str]:
     return out
 
 
-def _colour_misses(m: dict) -> list[str]:
-    """The card's line on what the model drew where it missed the object's colour."""
+def _misses_line(what: str, m: dict, said: dict[str, str]) -> list[str]:
+    """A card line on what was drawn where `what` was missed, from a misses count (eval_misses);
+    none where nothing was missed."""
     if not m.get("missed"):
         return []
+    parts = [f"{said[k]} in {m[k]}" for k in said if m.get(k)]
+    return [f"- Where {what} ({m['missed']} of {m['cases']} clips): " + "; ".join(parts) + "."]
+
+
+def _colour_misses(m: dict) -> list[str]:
+    """The card's line on what the model drew where it missed the object's colour."""
     said = {
         "near_colour": "a near colour (a shade off)",
         "far_colour": "a far colour",
@@ -272,12 +279,7 @@ def _colour_misses(m: dict) -> list[str]:
         "object_colour_as_background": "the object's colour drawn as the background",
         "background_colour_as_object": "the background's colour drawn as the object",
     }
-    parts = [f"{said[k]} in {m[k]}" for k in said if m.get(k)]
-    return [
-        f"- Where the object's colour is missed ({m['missed']} of {m['cases']} clips): "
-        + "; ".join(parts)
-        + "."
-    ]
+    return _misses_line("the object's colour is missed", m, said)
 
 
 def _direction_misses(m: dict) -> list[str]:
@@ -290,13 +292,7 @@ def _direction_misses(m: dict) -> list[str]:
     }
     out = []
     for group, name in (("text_to_video", "text-to-video"), ("image_to_video", "image-to-video")):
-        g = m.get(group) or {}
-        if g.get("missed"):
-            parts = [f"{said[k]} in {g[k]}" for k in said if g.get(k)]
-            out.append(
-                f"- Where {name} misses the direction of the move ({g['missed']} of {g['cases']}"
-                " clips): " + "; ".join(parts) + "."
-            )
+        out += _misses_line(f"{name} misses the direction of the move", m.get(group) or {}, said)
     return out
 
 

@@ -42,6 +42,19 @@ CAMERA_MOVES: tuple[str, ...] = (
     "zoom_in",
     "zoom_out",
 )
+# each move and camera move, and the one that undoes it
+OPPOSITE: dict[str, str] = {
+    "left": "right",
+    "right": "left",
+    "up": "down",
+    "down": "up",
+    "pan_left": "pan_right",
+    "pan_right": "pan_left",
+    "tilt_up": "tilt_down",
+    "tilt_down": "tilt_up",
+    "zoom_in": "zoom_out",
+    "zoom_out": "zoom_in",
+}
 # backgrounds: kind -> names. Solid backgrounds use the palette names.
 BACKGROUNDS: dict[str, tuple[str, ...]] = {
     "solid": COLOURS,
