@@ -256,6 +256,17 @@ def cmd_pack_autoencoder(a) -> int:
     return 0
 
 
+def cmd_average(a) -> int:
+    from engine.average import average_models
+
+    done = average_models([Path(m) for m in a.models], Path(a.output), a.shares)
+    parts = ", ".join(
+        f"{e['model']} (step {e['dit_steps_done']}, {e['share']:.2f})" for e in done["averaged"]
+    )
+    print(f"wrote {a.output}: the transformer's mean of {parts}")
+    return 0
+
+
 def cmd_serve(a) -> int:
     from engine.serve import main as serve_main
 
@@ -338,6 +349,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run_dir")
     p.add_argument("-o", "--output", required=True)
+    p = sub.add_parser(
+        "average",
+        help="the mean of the transformers of several model folders on one autoencoder (runs "
+        "that continue one another): a longer-horizon EMA, to evaluate before shipping",
+    )
+    p.add_argument("models", nargs="+", help="model folders")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--shares", type=float, nargs="+", help="one weight per folder (default: equal)")
     p = sub.add_parser("serve", help="run the engine's HTTP API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
@@ -359,6 +378,7 @@ COMMANDS = {
     "ablate": cmd_ablate,
     "text-pack": cmd_text_pack,
     "pack-autoencoder": cmd_pack_autoencoder,
+    "average": cmd_average,
 }
 
 

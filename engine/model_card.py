@@ -204,6 +204,19 @@ def _devices(totals: dict, hours: float) -> str:
     )
 
 
+def _averaged_line(training: dict) -> list[str]:
+    """Say so where the transformer is a mean of runs (`python -m engine average`)."""
+    parts = training.get("averaged")
+    if not parts:
+        return []
+    each = ", ".join(f"step {e['dit_steps_done']} ({e['share'] * 100:.0f} %)" for e in parts)
+    return [
+        f"- The transformer's weights are the mean of {len(parts)} runs of this lineage: {each} "
+        "(`python -m engine average`); the step count and compute above are the most trained "
+        "run's."
+    ]
+
+
 def _retired(totals: dict) -> str:
     """The compute spent on parts no longer in the weights, as the card's clause."""
     parts = []
@@ -360,6 +373,7 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
         + ").",
         f"- Transformer steps done: {tr.get('dit_steps_done')}; clips seen: "
         f"{totals.get('dit_samples', 0):,}.",
+        *_averaged_line(tr),
         "- Continue it: `python -m engine train --config train_config.json --stage dit "
         "--init-from resources/models/storyloom-tiny --device cuda --minutes M --fit-schedule "
         "--set data_workers=14 --set dit_steps=N` (goes on from its step count and appends to "
