@@ -133,6 +133,8 @@ class Trainer:
             else:  # the run's own autoencoder, and the transformer rebased onto it (train_dit)
                 self._rebase_source = bundle
             self.record = bundle.config.get("training", {})
+            # a mean of runs (engine.average) describes those weights, not what trains on from them
+            self.record.pop("averaged", None)
         else:
             self.record = {}
         # A transformer continued from a model folder goes on from its step count: its log,

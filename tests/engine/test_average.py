@@ -118,3 +118,20 @@ def test_folders_that_cannot_be_averaged_are_refused_with_one_line(lineage, tmp_
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "different autoencoders" in err and "\n" not in err
     assert not (tmp_path / "x").exists()  # nothing written
+
+
+def test_a_run_continued_from_a_mean_no_longer_calls_its_weights_a_mean(tmp_path):
+    from engine.train import run
+    from tests.engine.test_train import tiny_config
+
+    cfg = tiny_config()
+    run(cfg, tmp_path / "a", "vae", 5, False, "cpu")
+    run(cfg, tmp_path / "a", "dit", 5, True, "cpu", stop_at=2)
+    second = _continued(tmp_path / "a" / "model", tmp_path / "b", seed=2, steps=2)
+    average_models([tmp_path / "a" / "model", second], tmp_path / "mean")
+    assert "averaged" in json.loads((tmp_path / "mean" / "config.json").read_text())["training"]
+
+    on = tmp_path / "on"
+    run(tiny_config(dit_restart=True), on, "dit", 5, False, "cpu", init_from=tmp_path / "mean")
+    training = json.loads((on / "model" / "config.json").read_text())["training"]
+    assert training["dit_steps_done"] > 2 and "averaged" not in training
