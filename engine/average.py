@@ -14,12 +14,12 @@ and the same transformer config.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
+from engine import checkpoint as ckpt
 from engine.model_bundle import ModelBundle
 from engine.request import EngineError
 
@@ -89,13 +89,9 @@ def average_models(paths: Sequence[Path], out: Path, shares: Sequence[float] | N
         for p, b, w in zip(paths, bundles, weights, strict=True)
     ]
     base.config.setdefault("training", {})["averaged"] = entry
-    out.mkdir(parents=True, exist_ok=True)
     recipe = paths[newest] / "train_config.json"
-    if recipe.is_file() and recipe.resolve() != (out / recipe.name).resolve():
-        tmp = out / ".train_config.json.tmp"
-        shutil.copyfile(recipe, tmp)
-        tmp.replace(out / recipe.name)
-    log = paths[newest] / "training_log.jsonl"
-    keep_log = log if log.resolve() != (out / log.name).resolve() else None
-    base.save(out, log=keep_log)  # weights, then config.json with their hash
+    if recipe.is_file():  # read whole before the write: `out` may be that folder
+        ckpt.atomic_write_bytes(out / recipe.name, recipe.read_bytes())
+    # weights, config.json with their hash, and the log (copied to a temp file, then renamed)
+    base.save(out, log=paths[newest] / "training_log.jsonl")
     return {"averaged": entry, "weights_sha256": base.config["weights_sha256"]}
