@@ -44,10 +44,16 @@ def add_eval_options(p: argparse.ArgumentParser) -> None:
         "i2v,camera",
     )
     p.add_argument(
+        "--case-set",
+        choices=["held-out", "tuning", "check"],
+        help="which fixed set of cases (default held-out: what the model card reports); tuning: "
+        "for choosing sampling settings; check: for accepting a new model against the shipped "
+        "one on cases that never chose anything",
+    )
+    p.add_argument(
         "--tuning",
         action="store_true",
-        help="score the tuning set (other seeds) instead of the held-out set: for choosing "
-        "sampling settings without tuning on the reported cases",
+        help="the same as --case-set tuning",
     )
     p.add_argument(
         "--save-clips",
@@ -165,3 +171,13 @@ def add_ablate_options(p: argparse.ArgumentParser) -> None:
         help="a .safetensors training state, saved at every probe row; a run goes on from it "
         "(--minutes counts the time before it too)",
     )
+
+
+def case_set_of(a: argparse.Namespace) -> str:
+    """The case set the options name; ValueError where --tuning and --case-set disagree."""
+    chosen = getattr(a, "case_set", None)
+    if getattr(a, "tuning", False):
+        if chosen not in (None, "tuning"):
+            raise ValueError(f"give --tuning or --case-set {chosen}, not both")
+        return "tuning"
+    return chosen or "held-out"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.cli_options import SAMPLING_KEYS, add_eval_options
+from engine.cli_options import SAMPLING_KEYS, add_eval_options, case_set_of
 from engine.data import detector as D
 from engine.data.eval_cases import (
     COUNTS,
@@ -28,6 +28,8 @@ from engine.data.recognise import recogniser_for
 from engine.data.world_render import render_uint8
 from engine.eval_clips import (
     add_to_meta,
+    case_set_meta,
+    check_case_set,
     load_clips,
     load_latents,
     read_meta,
@@ -282,13 +284,14 @@ def autoencoder_ceiling(engine, cases: list[EvalCase]) -> dict:
 
 
 def _decoded(
-    engine, folder: str, cases: list[EvalCase], latents: list, progress=None
+    engine, folder: str, cases: list[EvalCase], case_set: str, latents: list, progress=None
 ) -> tuple[list, dict]:
     """The clips whose latents `--save-clips` kept in `folder`, decoded by this engine, and the
     kept metadata: the same clips a full run would make, when only the decoder changed. The
     latents are appended to `latents`."""
     names = [c.name for c in cases]
     meta = read_meta(folder)
+    check_case_set(folder, meta, case_set)
     if meta.get("latent_sha256") != engine.latent_hash:
         raise EngineError(
             f"the latents in {folder} were made by {meta.get('model')}, whose encoder or "
@@ -412,6 +415,10 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     from engine.pipeline import Engine
 
     try:
+        try:
+            case_set = case_set_of(a)
+        except ValueError as e:
+            raise EngineError(str(e)) from e
         if getattr(a, "kinds", None):
             of_kinds([], a.kinds)  # a misspelt kind fails before the model loads
         if getattr(a, "clips", None) and getattr(a, "decode", None):
@@ -424,8 +431,9 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
         return 2
     w, h, fps = native_size(eng)
     frames = 1 + 4 * max(1, round(2 * fps / 4))  # about two seconds
-    tuning = bool(getattr(a, "tuning", False))
-    cases = build_cases(w, h, fps, frames, quick=bool(getattr(a, "quick", False)), tuning=tuning)
+    cases = build_cases(
+        w, h, fps, frames, quick=bool(getattr(a, "quick", False)), case_set=case_set
+    )
     if getattr(a, "kinds", None):
         cases = of_kinds(cases, a.kinds)
     if getattr(a, "limit", None):
@@ -451,12 +459,12 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     latents: list = []  # of the generated clips, kept with them for decoding again
     try:
         # read first: a wrong folder fails in a second, not after 25 minutes of generating
-        others = load_clips(a.against, names) if getattr(a, "against", None) else None
+        others = load_clips(a.against, names, case_set) if getattr(a, "against", None) else None
         if getattr(a, "decode", None):
-            clips, meta = _decoded(eng, a.decode, cases, latents, tick)
+            clips, meta = _decoded(eng, a.decode, cases, case_set, latents, tick)
             spc, used = meta.get("seconds_per_clip"), {k: meta.get(k) for k in SAMPLING_KEYS}
         elif getattr(a, "clips", None):
-            clips, meta = load_clips(a.clips, names)
+            clips, meta = load_clips(a.clips, names, case_set)
             if meta.get("weights_sha256") != config.get("weights_sha256"):
                 raise EngineError(
                     f"the clips in {a.clips} were made by {meta.get('model')}, not by this model"
@@ -482,6 +490,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
             "weights_sha256": config.get("weights_sha256"),
             "dit_step": config.get("training", {}).get("dit_steps_done"),
             "latent_sha256": eng.latent_hash,
+            **case_set_meta(case_set),
         }
         if getattr(a, "decode", None):  # decoded again: what made the latents, on the record
             meta["decoded_from"] = str(a.decode)
@@ -537,7 +546,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
     scores["quick"] = bool(getattr(a, "quick", False))
     scores["limit"] = getattr(a, "limit", None)
     scores["kinds"] = getattr(a, "kinds", None)
-    scores["case_set"] = "tuning" if tuning else "held-out"
+    scores["case_set"] = case_set
     scores["decoded_from"] = getattr(a, "decode", None)  # whose kept latents, if not generated
     training = config.get("training", {})
     scores["dit_samples"] = training.get("totals", {}).get("dit_samples")

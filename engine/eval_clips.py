@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from engine.checkpoint import write_json
+from engine.data.eval_cases import CASE_SETS
 from engine.media_io import write_image
 from engine.request import EngineError
 
@@ -51,7 +52,7 @@ def load_latents(folder: str | Path, names: list[str]) -> list[np.ndarray]:
             if missing:
                 raise EngineError(
                     f"{d} has no latents for {len(missing)} case(s), e.g. {missing[0]}: "
-                    "were they saved with other --quick, --limit, --kinds or --tuning?"
+                    "were they saved with other --quick, --limit, --kinds or --case-set?"
                 )
             return [z[n] for n in names]
     except (OSError, ValueError) as e:
@@ -72,17 +73,40 @@ def read_meta(folder: str | Path) -> dict:
         raise EngineError(f"cannot read saved clips in {d}: {e}") from e
 
 
-def load_clips(folder: str | Path, names: list[str]) -> tuple[list[np.ndarray], dict]:
-    """The saved clips of these cases, in order, and the saved metadata."""
+def case_set_meta(case_set: str) -> dict:
+    """What kept clips record of the cases they were made for."""
+    return {"case_set": case_set, "case_set_version": CASE_SETS[case_set].version}
+
+
+def check_case_set(folder: str | Path, meta: dict, case_set: str) -> None:
+    """Refuse clips kept for another case set, or another version of this one: the same case
+    names would then be other scenes. Clips kept before sets were recorded are version 1 of the
+    set their names belong to (a wrong set's names are missing anyway)."""
+    saved = meta.get("case_set", case_set), meta.get("case_set_version", 1)
+    wanted = case_set, CASE_SETS[case_set].version
+    if saved != wanted:
+        raise EngineError(
+            f"the clips in {folder} were made for version {saved[1]} of the {saved[0]} set, "
+            f"not version {wanted[1]} of the {wanted[0]} set: generate them again"
+        )
+
+
+def load_clips(
+    folder: str | Path, names: list[str], case_set: str | None = None
+) -> tuple[list[np.ndarray], dict]:
+    """The saved clips of these cases, in order, and the saved metadata; with `case_set`, only
+    clips kept for that set's current version."""
     d = Path(folder)
     meta = read_meta(d)
+    if case_set is not None:
+        check_case_set(d, meta, case_set)
     try:
         with np.load(d / CLIPS, allow_pickle=False) as z:  # never unpickle a file from elsewhere
             missing = [n for n in names if n not in z.files]
             if missing:
                 raise EngineError(
                     f"{d} has no clip for {len(missing)} case(s), e.g. {missing[0]}: "
-                    "were they saved with other --quick, --limit, --kinds or --tuning?"
+                    "were they saved with other --quick, --limit, --kinds or --case-set?"
                 )
             clips = [z[n] for n in names]
     except (OSError, ValueError, json.JSONDecodeError) as e:

@@ -162,7 +162,7 @@ def _object_weight(model_dir: Path) -> float:
 def _unlike_headline(scores: dict, headline: dict) -> str:
     """A learning-curve row sampled with other guidance than the headline, scored by another
     version of the detector (evaluations before there were versions are version 1), on some
-    kinds only or on the tuning set, says so."""
+    kinds only or on another case set (tuning, check), says so."""
     diff = []
     for k in ("guidance", "context_guidance", "guidance_min_sigma"):
         mine = _setting(scores, k)
@@ -172,9 +172,19 @@ def _unlike_headline(scores: dict, headline: dict) -> str:
         diff.append(f"detector {scores.get('detector', 1)}")
     if scores.get("kinds") and scores.get("kinds") != headline.get("kinds"):
         diff.append(f"only {scores['kinds']}")
-    if scores.get("case_set") == "tuning" and headline.get("case_set") != "tuning":
-        diff.append("tuning set")
+    mine = scores.get("case_set", "held-out")
+    if mine != "held-out" and mine != headline.get("case_set", "held-out"):
+        diff.append(f"{mine} set")
     return f" ({', '.join(diff)})" if diff else ""
+
+
+def _case_set_option(case_set: str) -> str:
+    """The eval option that names a case set (the held-out set needs none)."""
+    return {"held-out": "", "tuning": " --tuning"}.get(case_set, f" --case-set {case_set}")
+
+
+def _case_set_label(case_set: str) -> str:
+    return case_set if case_set == "held-out" else f"{case_set}-set"
 
 
 def _headline(evals: list[EvalRun]) -> EvalRun:
@@ -186,7 +196,7 @@ def _headline(evals: list[EvalRun]) -> EvalRun:
             e.step or 0,
             not e.scores.get("quick"),
             not e.scores.get("kinds"),
-            e.scores.get("case_set") != "tuning",
+            e.scores.get("case_set", "held-out") == "held-out",
             e.scores.get("detector", 1),
         ),
     )
@@ -387,7 +397,7 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
             "## Evaluation",
             f"`python -m engine eval{' --quick' if s.get('quick') else ''}"
             f"{' --limit ' + str(s['limit']) if s.get('limit') else ''}"
-            f"{' --tuning' if s.get('case_set') == 'tuning' else ''}"
+            f"{_case_set_option(s.get('case_set', 'held-out'))}"
             f"{' --kinds ' + s['kinds'] if s.get('kinds') else ''}"
             f"{' --decode ' + s['decoded_from'] if s.get('decoded_from') else ''}"
             f"{' --steps ' + str(s['steps']) if s.get('steps') else ''}"
@@ -397,7 +407,7 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
             f"{' --guidance-min-sigma ' + str(s['guidance_min_sigma']) if s.get('guidance_min_sigma') else ''}"
             " --json` on "
             f"{s.get('device', '?')}, {s.get('clips', '?')} "
-            f"{'tuning-set' if s.get('case_set') == 'tuning' else 'held-out'} clips "
+            f"{_case_set_label(s.get('case_set', 'held-out'))} clips "
             f"({s.get('size', '')}), "
             f"transformer step {latest.step}."
             + (

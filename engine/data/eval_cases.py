@@ -13,12 +13,34 @@ import numpy as np
 
 from engine.data.world_render import render, render_uint8
 from engine.data.world_sample import next_scene, sample_scene
-from engine.data.world_spec import SceneSpec, reference_spec
+from engine.data.world_spec import MOVES, SceneSpec, reference_spec
 
 SEED_BASE = 7_000_000_000  # far from any training seed
 # A second set like the first, for choosing sampling settings (guidance, steps): the scores a
 # model card reports are then not tuned on the cases that produce them.
 TUNING_SEED_BASE = SEED_BASE + 500_000
+# A third set, only for accepting or refusing a new model against the shipped one. The held-out
+# set chose the shipped model (it scored best there), so a later model compared on those cases
+# starts behind by the luck of that choice; cases that never chose anything carry no such luck.
+CHECK_SEED_BASE = SEED_BASE + 1_000_000
+
+
+@dataclass(frozen=True)
+class CaseSet:
+    seed_base: int
+    prefix: str  # of its case names, so that kept clips of two sets cannot be mixed up
+    # Kept clips record it; clips of another version are other cases under the same names.
+    version: int
+    # Moving cases cycle through the four directions instead of drawing them: the held-out
+    # set's 32 motion cases happen to lean upwards (15 of 32), which a model's bias can ride.
+    balanced_moves: bool = False
+
+
+CASE_SETS: dict[str, CaseSet] = {
+    "held-out": CaseSet(SEED_BASE, "", 1),
+    "tuning": CaseSet(TUNING_SEED_BASE, "tuning-", 1),
+    "check": CaseSet(CHECK_SEED_BASE, "check-", 1, balanced_moves=True),
+}
 # kind -> (quick count, full count). The quick set (15 clips) is a smoke test that runs in
 # about two minutes on a 2-core CPU; the full set (164 clips) is what scores a model. Each story
 # and each image-to-video case also makes a twin without its context, to measure what it adds.
@@ -64,24 +86,45 @@ def _one_object(s: SceneSpec) -> bool:
 
 
 def build_cases(
-    width: int, height: int, fps: float, frames: int, quick: bool = True, tuning: bool = False
+    width: int,
+    height: int,
+    fps: float,
+    frames: int,
+    quick: bool = True,
+    case_set: str = "held-out",
 ) -> list[EvalCase]:
     """The evaluation set at a frame size (the model's native size), the same on every run;
-    `tuning`: the other set, for choosing sampling settings (its case names say so)."""
+    `case_set`: one of CASE_SETS (held-out: what the model card reports; tuning: for choosing
+    sampling settings; check: for accepting a new model)."""
+    if case_set not in CASE_SETS:
+        raise ValueError(f"no case set {case_set!r}: one of {', '.join(CASE_SETS)}")
+    cs = CASE_SETS[case_set]
     cases: list[EvalCase] = []
-    base, prefix = (TUNING_SEED_BASE, "tuning-") if tuning else (SEED_BASE, "")
     for kind, (nq, nf) in COUNTS.items():
         n = nq if quick else nf
         for i in range(n):
-            seed = base + 1000 * list(COUNTS).index(kind) + i
+            seed = cs.seed_base + 1000 * list(COUNTS).index(kind) + i
             rng = np.random.default_rng(seed)
-            name = f"{prefix}{kind}-{i:02d}"
+            name = f"{cs.prefix}{kind}-{i:02d}"
+            # the i-th moving case's direction, where the set balances them
+            move = None
+            if cs.balanced_moves:
+                move = lambda s, d=MOVES[i % len(MOVES)]: s.direction == d  # noqa: E731
             if kind == "still":
                 cases.append(
                     EvalCase(name, kind, _scene(rng, width, height, frames, fps, "still"), seed)
                 )
             elif kind in ("motion", "paraphrase"):
-                s = _scene(rng, width, height, frames, fps, "motion", heldout=kind == "paraphrase")
+                s = _scene(
+                    rng,
+                    width,
+                    height,
+                    frames,
+                    fps,
+                    "motion",
+                    want=move,
+                    heldout=kind == "paraphrase",
+                )
                 cases.append(EvalCase(name, kind, s, seed))
             elif kind == "bounce":
                 s = _scene(
@@ -108,7 +151,7 @@ def build_cases(
                 )
                 cases.append(EvalCase(name, kind, s, seed))
             elif kind == "i2v":
-                s = _scene(rng, width, height, frames, fps, "motion")
+                s = _scene(rng, width, height, frames, fps, "motion", want=move)
                 first = render_uint8(
                     replace(s, frames=1, tracks=s.tracks[:, :1], camera_track=s.camera_track[:1])
                 )

@@ -76,17 +76,38 @@ def test_the_sets_are_fixed_and_cover_every_kind(quick):
     assert all(c.previous is None and not c.references for c in cases if c.kind == "story_without")
 
 
-def test_the_tuning_set_is_another_set_of_the_same_kinds():
+@pytest.mark.parametrize("case_set", ["tuning", "check"])
+def test_the_other_sets_are_other_cases_of_the_same_kinds(case_set):
     held_out = build_cases(256, 144, 12.0, 25, quick=False)
-    tuning = build_cases(256, 144, 12.0, 25, quick=False, tuning=True)
-    assert [c.kind for c in tuning] == [c.kind for c in held_out]
-    assert not {c.seed for c in tuning} & {c.seed for c in held_out}
-    assert all(c.name.startswith("tuning-") for c in tuning)  # kept clips cannot be mixed up
-    assert not {c.prompt for c in tuning if c.kind == "still"} & {
+    other = build_cases(256, 144, 12.0, 25, quick=False, case_set=case_set)
+    assert [c.kind for c in other] == [c.kind for c in held_out]
+    assert not {c.seed for c in other} & {c.seed for c in held_out}
+    assert all(c.name.startswith(f"{case_set}-") for c in other)  # kept clips cannot be mixed up
+    assert not {c.prompt for c in other if c.kind == "still"} & {
         c.prompt for c in held_out if c.kind == "still"
     }
-    s = score_clips(tuning, ground_truth_clips(tuning), seconds_per_clip=0.0)
+    s = score_clips(other, ground_truth_clips(other), seconds_per_clip=0.0)
     assert s["colour_accuracy"] >= 0.98 and s["direction_accuracy"] >= 0.95
+
+
+def test_the_check_set_balances_directions_and_the_others_stay_as_they_were():
+    from collections import Counter
+
+    from engine.data.eval_cases import CASE_SETS
+
+    check = build_cases(256, 144, 12.0, 25, quick=False, case_set="check")
+    for kind, n in (("motion", 32), ("paraphrase", 16), ("i2v", 12)):
+        moves = Counter(c.spec.direction for c in check if c.kind == kind)
+        assert moves == {d: n // 4 for d in ("left", "right", "up", "down")}, (kind, moves)
+    assert {c.name for c in check}.isdisjoint(
+        c.name for c in build_cases(256, 144, 12.0, 25, quick=False, case_set="tuning")
+    )
+    # the held-out set draws its directions (kept clips of it stay valid: version 1)
+    held_out = build_cases(256, 144, 12.0, 25, quick=False)
+    ups = sum(c.spec.direction == "up" for c in held_out if c.kind == "motion")
+    assert ups == 15 and CASE_SETS["held-out"].version == 1
+    with pytest.raises(ValueError, match="no case set"):
+        build_cases(256, 144, 12.0, 25, case_set="heldout")
 
 
 def test_ground_truth_scores_near_perfect(cases):
@@ -350,10 +371,24 @@ def test_saved_clips_score_the_same_without_generating(tiny_model_dir, tmp_path,
     assert main([*common, "--clips", str(kept)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "--limit" in err and "\n" not in err
-    # and so is the tuning set's: its cases are other cases
+    # and so are clips of another case set, or of another version of this one (the same names
+    # would be other scenes); clips kept before sets were recorded are version 1
     assert main([*common, "--limit", "1", "--tuning", "--clips", str(kept)]) == 2
-    assert "no clip for" in capsys.readouterr().err
+    assert "version 1 of the held-out set" in capsys.readouterr().err
+    assert main([*common, "--limit", "1", "--case-set", "check", "--against", str(kept)]) == 2
+    assert "not version 1 of the check set" in capsys.readouterr().err
+    assert main([*common, "--tuning", "--case-set", "check", "--clips", str(kept)]) == 2
+    assert "not both" in capsys.readouterr().err
     meta = json.loads((kept / "clips.json").read_text())
+    assert (meta["case_set"], meta["case_set_version"]) == ("held-out", 1)
+    (kept / "clips.json").write_text(json.dumps({**meta, "case_set_version": 2}))
+    assert main([*common, "--limit", "1", "--clips", str(kept)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "version 2 of the held-out set" in err and "\n" not in err
+    old = {k: v for k, v in meta.items() if k not in ("case_set", "case_set_version")}
+    (kept / "clips.json").write_text(json.dumps(old))
+    assert main([*common, "--limit", "1", "--clips", str(kept)]) == 0
+    assert json.loads(capsys.readouterr().out) == first
     (kept / "clips.json").write_text(json.dumps({**meta, "weights_sha256": "0" * 64}))
     assert main([*common, "--limit", "1", "--clips", str(kept)]) == 2
     assert "not by this model" in capsys.readouterr().err
@@ -388,6 +423,9 @@ def test_kept_latents_decode_to_the_same_clips_and_by_a_tuned_decoder(
         assert all(np.array_equal(a[k], b[k]) for k in a.files)
     assert json.loads((again / "clips.json").read_text())["decoded_from"] == str(kept)
     assert (again / "latents.npz").is_file()  # the decoded clips can be decoded again too
+    # latents kept for the held-out set do not decode as the check set's (other scenes)
+    assert main([*model, *common, "--case-set", "check", "--decode", str(kept)]) == 2
+    assert "not version 1 of the check set" in capsys.readouterr().err
 
     def changed(part, folder):
         bundle = ModelBundle.load(tiny_model_dir)
