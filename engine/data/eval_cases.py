@@ -8,6 +8,7 @@ held-out caption templates.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 
@@ -110,63 +111,29 @@ def build_cases(
             move = None
             if cs.balanced_moves:
                 move = lambda s, d=MOVES[i % len(MOVES)]: s.direction == d  # noqa: E731
+            scene = partial(_scene, rng, width, height, frames, fps)  # of a family, given `want`
             if kind == "still":
-                cases.append(
-                    EvalCase(name, kind, _scene(rng, width, height, frames, fps, "still"), seed)
-                )
+                cases.append(EvalCase(name, kind, scene("still"), seed))
             elif kind in ("motion", "paraphrase"):
-                s = _scene(
-                    rng,
-                    width,
-                    height,
-                    frames,
-                    fps,
-                    "motion",
-                    want=move,
-                    heldout=kind == "paraphrase",
-                )
+                s = scene("motion", want=move, heldout=kind == "paraphrase")
                 cases.append(EvalCase(name, kind, s, seed))
             elif kind == "bounce":
-                s = _scene(
-                    rng,
-                    width,
-                    height,
-                    frames,
-                    fps,
-                    "physics",
-                    want=lambda s: s.actions[0] == "bounce",
-                )
+                s = scene("physics", want=lambda s: s.actions[0] == "bounce")
                 cases.append(EvalCase(name, kind, s, seed))
             elif kind == "camera":
                 moves = ["pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out"]
                 target = moves[i % len(moves)]
-                s = _scene(
-                    rng,
-                    width,
-                    height,
-                    frames,
-                    fps,
-                    "camera",
-                    want=lambda s, t=target: s.camera == t,
-                )
+                s = scene("camera", want=lambda s, t=target: s.camera == t)
                 cases.append(EvalCase(name, kind, s, seed))
             elif kind == "i2v":
-                s = _scene(rng, width, height, frames, fps, "motion", want=move)
+                s = scene("motion", want=move)
                 first = render_uint8(
                     replace(s, frames=1, tracks=s.tracks[:, :1], camera_track=s.camera_track[:1])
                 )
                 cases.append(EvalCase(name, kind, s, seed, image=first[0]))
                 cases.append(EvalCase(f"{name}-without", "i2v_without", s, seed))
             elif kind == "two_objects":
-                s = _scene(
-                    rng,
-                    width,
-                    height,
-                    frames,
-                    fps,
-                    "two_objects",
-                    want=lambda s: s.actions[0] == "still",
-                )
+                s = scene("two_objects", want=lambda s: s.actions[0] == "still")
                 cases.append(EvalCase(name, kind, s, seed))
             elif kind == "story":
                 cases += _story_cases(rng, name, seed, width, height, frames, fps)
