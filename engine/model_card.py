@@ -159,10 +159,16 @@ def _object_weight(model_dir: Path) -> float:
         return 0.0
 
 
-def _unlike_headline(scores: dict, headline: dict) -> str:
-    """A learning-curve row sampled with other guidance than the headline, scored by another
-    version of the detector (evaluations before there were versions are version 1), on some
-    kinds only or on another case set (tuning, check), says so."""
+def _row_label(scores: dict, headline: dict) -> str:
+    """A learning-curve row's notes after its step: full, and how it is unlike the headline."""
+    notes = ([] if scores.get("quick", True) else ["full"]) + _unlike_headline(scores, headline)
+    return f" ({', '.join(notes)})" if notes else ""
+
+
+def _unlike_headline(scores: dict, headline: dict) -> list[str]:
+    """How a learning-curve row differs from the headline: sampled with other guidance, scored
+    by another version of the detector (evaluations before there were versions are version 1),
+    on some kinds only or on another case set (tuning, check)."""
     diff = []
     for k in ("guidance", "context_guidance", "guidance_min_sigma"):
         mine = _setting(scores, k)
@@ -175,7 +181,7 @@ def _unlike_headline(scores: dict, headline: dict) -> str:
     mine = scores.get("case_set", "held-out")
     if mine != "held-out" and mine != headline.get("case_set", "held-out"):
         diff.append(f"{mine} set")
-    return f" ({', '.join(diff)})" if diff else ""
+    return diff
 
 
 def _case_set_option(case_set: str) -> str:
@@ -476,7 +482,8 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
                 "",
                 "Every checkpoint scored by `eval --quick` with the same steps and sampler "
                 "(each with its own config's chunk length); a row marked full scored the whole "
-                "held-out set.",
+                "held-out set, or the whole of the case set it names (the check set: cases that "
+                "chose nothing, for accepting a model).",
                 "",
                 "| step | clips seen | " + " | ".join(keys) + " |",
                 "|---" * (len(keys) + 2) + "|",
@@ -484,8 +491,7 @@ def render(model_dir: Path, evals: list[EvalRun]) -> str:
             for e in sorted(evals, key=lambda e: (e.step or 0, not e.scores.get("quick"))):
                 seen = e.scores.get("dit_samples")
                 lines.append(
-                    f"| {e.step}{'' if e.scores.get('quick', True) else ' (full)'}"
-                    f"{_unlike_headline(e.scores, s)} | "
+                    f"| {e.step}{_row_label(e.scores, s)} | "
                     f"{f'{seen:,}' if seen else '-'} | "
                     + " | ".join(_fmt(k, e.scores.get(k)) for k in keys)
                     + " |"

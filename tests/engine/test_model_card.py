@@ -239,7 +239,13 @@ def test_a_full_evaluation_heads_the_card_over_a_quick_one_of_the_same_step(
     # nor does an evaluation of some kinds or of another case set, which the card names as such
     some = {"colour_accuracy": 0.9, "dit_step": 400, "clips": 48, "kinds": "still,motion"}
     tuning = {"colour_accuracy": 0.8, "dit_step": 400, "clips": 152, "case_set": "tuning"}
-    check = {"colour_accuracy": 0.7, "dit_step": 400, "clips": 152, "case_set": "check"}
+    check = {
+        "colour_accuracy": 0.7,
+        "dit_step": 400,
+        "clips": 152,
+        "case_set": "check",
+        "quick": False,
+    }
     files += [tmp_path / "k.json", tmp_path / "t.json", tmp_path / "c.json"]
     files[2].write_text(json.dumps(some))
     files[3].write_text(json.dumps(tuning))
@@ -249,7 +255,7 @@ def test_a_full_evaluation_heads_the_card_over_a_quick_one_of_the_same_step(
     assert "| colour_accuracy | 30.0 % |" in card and "152 held-out clips" in card
     assert "| 400 (only still,motion) | - | 90.0 % |" in card
     assert "| 400 (tuning set) | - | 80.0 % |" in card
-    assert "| 400 (check set) | - | 70.0 % |" in card
+    assert "| 400 (full, check set) | - | 70.0 % |" in card  # one parenthesis
     files = [tmp_path / "t.json"]
     assert engine_main(["card", "--model", str(model), "--eval", *map(str, files)]) == 0
     card = (model / "MODEL_CARD.md").read_text()
