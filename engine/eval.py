@@ -26,6 +26,7 @@ from engine.data.eval_cases import (
 )
 from engine.data.recognise import recogniser_for
 from engine.data.world_render import render_uint8
+from engine.eval_accept import acceptance, format_acceptance
 from engine.eval_clips import (
     add_to_meta,
     case_set_meta,
@@ -539,6 +540,9 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
             "colour_misses": colour_misses(cases, other_clips),
             "direction_misses": direction_misses(cases, other_clips),
         }
+        whole = not any(getattr(a, k, None) for k in ("quick", "limit", "kinds"))
+        if case_set == "check" and whole:  # only the whole check set decides
+            paired["verdict"] = acceptance(paired["scores"])
     scores["autoencoder"] = ceiling_of(ceiling)
     scores["device"] = str(getattr(eng, "device", a.device))
     scores["model"] = str(getattr(eng, "model_dir", a.model))
@@ -581,6 +585,8 @@ def report(a: argparse.Namespace, scores: dict, against: str | None) -> None:
             print(format_context_pairs(scores["context_pairs"]))
         if "against" in scores:
             print(format_paired(scores["against"]["scores"], against))
+            if "verdict" in scores["against"]:
+                print(format_acceptance(scores["against"]["verdict"]))
 
 
 if __name__ == "__main__":
