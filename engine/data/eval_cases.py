@@ -1,8 +1,10 @@
-"""The fixed held-out evaluation set: prompts, start images, stories, with fixed seeds.
+"""The fixed evaluation sets: prompts, start images, stories, with fixed seeds.
 
 Every case is a ground-truth scene plus what the engine is given (prompt and context). Seeds live
 in a range the trainer never draws from, so the cases are held out; the paraphrase cases use the
-held-out caption templates.
+held-out caption templates. There are three sets of the same kinds and counts (CASE_SETS): the
+held-out set the model card reports, a tuning set for choosing sampling settings, and a check set
+for accepting a new model.
 """
 
 from __future__ import annotations
