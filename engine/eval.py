@@ -371,6 +371,11 @@ def first_of_each_kind(cases: list[EvalCase], n: int) -> list[EvalCase]:
     return out
 
 
+def clip_frames(fps: float) -> int:
+    """An evaluation clip's length at `fps`: about two seconds, 1 + 4k frames."""
+    return 1 + 4 * max(1, round(2 * fps / 4))
+
+
 def native_size(engine) -> tuple[int, int, float]:
     n = getattr(engine, "native", None)
     return (
@@ -431,7 +436,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     w, h, fps = native_size(eng)
-    frames = 1 + 4 * max(1, round(2 * fps / 4))  # about two seconds
+    frames = clip_frames(fps)
     cases = build_cases(
         w, h, fps, frames, quick=bool(getattr(a, "quick", False)), case_set=case_set
     )

@@ -468,14 +468,21 @@ def test_autoencoder_only_scores_the_ceiling_against_another_autoencoder(
     tiny_model_dir, tiny_engine, tmp_path, capsys
 ):
     # a new autoencoder is judged by its ceiling before a transformer is trained onto it
-    from engine.eval import CEILING_KEYS, autoencoder_ceiling, first_of_each_kind, main, native_size
+    from engine.eval import (
+        CEILING_KEYS,
+        autoencoder_ceiling,
+        clip_frames,
+        first_of_each_kind,
+        main,
+        native_size,
+    )
 
     argv = ["--model", str(tiny_model_dir), "--quick", "--device", "cpu", "--limit", "1"]
     out = tmp_path / "ceiling.json"
     assert main([*argv, "--autoencoder-only", "--json", "--out", str(out)]) == 0
     printed = json.loads(capsys.readouterr().out)
     w, h, fps = native_size(tiny_engine)
-    frames = 1 + 4 * max(1, round(2 * fps / 4))  # about two seconds, as the evaluation's
+    frames = clip_frames(fps)  # as the evaluation's
     cases = first_of_each_kind(build_cases(w, h, fps, frames, quick=True), 1)
     assert {k: printed[k] for k in CEILING_KEYS} == autoencoder_ceiling(tiny_engine, cases)
     assert printed["latent_channels"] == tiny_engine.vae.config.latent_channels

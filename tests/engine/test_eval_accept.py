@@ -66,15 +66,12 @@ def test_a_whole_check_set_run_against_kept_clips_says_the_verdict(
     under the table; a part of the set decides nothing."""
     import json
 
-    from engine.eval import main
+    from engine.eval import clip_frames, main, native_size
     from engine.eval_clips import case_set_meta, save_clips
     from engine.pipeline import Engine
 
-    eng = Engine.load(tiny_model_dir, device="cpu")
-    w, h = eng.native.width, eng.native.height
-    fps = eng.native.fps
-    frames = 1 + 4 * max(1, round(2 * fps / 4))
-    cases = build_cases(w, h, fps, frames, quick=False, case_set="check")
+    w, h, fps = native_size(Engine.load(tiny_model_dir, device="cpu"))
+    cases = build_cases(w, h, fps, clip_frames(fps), quick=False, case_set="check")
     names = [c.name for c in cases]
     sha = json.loads((tiny_model_dir / "config.json").read_text())["weights_sha256"]
     meta = {"model": "kept", "weights_sha256": sha, **case_set_meta("check")}
