@@ -26,7 +26,7 @@ from engine.data.eval_cases import (
 )
 from engine.data.recognise import recogniser_for
 from engine.data.world_render import render_uint8
-from engine.eval_accept import acceptance, format_acceptance
+from engine.eval_accept import acceptance, format_acceptance, format_veto, held_out_veto
 from engine.eval_clips import (
     add_to_meta,
     case_set_meta,
@@ -548,6 +548,8 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
         whole = not any(getattr(a, k, None) for k in ("quick", "limit", "kinds"))
         if case_set == "check" and whole:  # only the whole check set decides
             paired["verdict"] = acceptance(paired["scores"])
+        elif case_set == "held-out" and whole:  # then the whole held-out set may veto
+            paired["veto"] = held_out_veto(paired["scores"])
     scores["autoencoder"] = ceiling_of(ceiling)
     scores["device"] = str(getattr(eng, "device", a.device))
     scores["model"] = str(getattr(eng, "model_dir", a.model))
@@ -592,6 +594,8 @@ def report(a: argparse.Namespace, scores: dict, against: str | None) -> None:
             print(format_paired(scores["against"]["scores"], against))
             if "verdict" in scores["against"]:
                 print(format_acceptance(scores["against"]["verdict"]))
+            if "veto" in scores["against"]:
+                print(format_veto(scores["against"]["veto"]))
 
 
 if __name__ == "__main__":

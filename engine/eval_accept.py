@@ -2,7 +2,10 @@
 
 It is read on the full check set (`eval --case-set check --against SHIPPED_CLIPS`), whose cases
 chose nothing: the held-out set chose the shipped model, so a later model compared there starts
-behind by that choice's luck. docs/gpu_training.md, "The procedure", gives the rule in words.
+behind by that choice's luck. A model the rule accepts is then evaluated on the full held-out set
+for the card, where a clear loss in what the prompt scores do not see (the start image's hold,
+the character kept from the context) refuses it: the veto. docs/gpu_training.md, "The
+procedure", gives both in words.
 """
 
 from __future__ import annotations
@@ -18,6 +21,12 @@ PROMPT_SCORES = (
     "camera_accuracy",
     "paraphrase_accuracy",
 )
+
+# Per case, lower or higher as `paired_comparison` reads them: the error of the frames after a
+# start image (its mean over the cases, against the same without it, is `i2v_follow`) and the
+# character's consistency with carry-over and references.
+VETOING = ("i2v_later_error", "consistency_with_context")
+VETO_P = 0.1  # a sign test's p under this is a clear loss
 
 
 def acceptance(paired: dict[str, dict]) -> dict:
@@ -42,4 +51,24 @@ def format_acceptance(verdict: dict) -> str:
     return (
         f"the check set's rule: {head} (prompt scores better in {verdict['better']}, "
         f"worse in {verdict['worse']})"
+    )
+
+
+def held_out_veto(paired: dict[str, dict]) -> dict:
+    """The held-out set's veto on a comparison (`paired_comparison`'s output): whether a score in
+    `VETOING` is clearly lost (more cases worse than better, sign test p under `VETO_P`), and
+    which. A comparison without them vetoes: it cannot show the loss is absent."""
+    reasons = []
+    for key in VETOING:
+        r = paired.get(key)
+        if r is None:
+            reasons.append(f"no {key} to compare")
+        elif r["worse"] > r["better"] and r["p"] < VETO_P:
+            reasons.append(f"{key} better in {r['better']}, worse in {r['worse']} (p {r['p']:.2f})")
+    return {"veto": bool(reasons), "reasons": reasons}
+
+
+def format_veto(veto: dict) -> str:
+    return "the held-out veto: " + (
+        "refuse: " + "; ".join(veto["reasons"]) if veto["veto"] else "none"
     )

@@ -6,8 +6,15 @@ import pytest
 
 from engine.data.eval_cases import ground_truth_clips, noise_clips
 from engine.eval import SCORE_KEYS, build_cases, case_scores, first_of_each_kind
-from engine.eval_accept import PROMPT_SCORES, acceptance, format_acceptance
-from engine.eval_paired import paired_comparison
+from engine.eval_accept import (
+    PROMPT_SCORES,
+    VETOING,
+    acceptance,
+    format_acceptance,
+    format_veto,
+    held_out_veto,
+)
+from engine.eval_paired import paired_comparison, sign_test_p
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +43,8 @@ def test_the_ground_truth_is_accepted_over_noise_and_noise_is_refused(truth_and_
 
 
 def row(better: int, worse: int) -> dict:
-    return {"cases": 24, "this": 0.0, "against": 0.0, "better": better, "worse": worse, "p": 1.0}
+    p = sign_test_p(better, worse)
+    return {"cases": 24, "this": 0.0, "against": 0.0, "better": better, "worse": worse, "p": p}
 
 
 @pytest.mark.parametrize(
@@ -58,12 +66,42 @@ def test_colour_and_shape_may_not_give_and_the_prompt_scores_must_gain(changes, 
     assert not acceptance(missing)["accept"]  # a comparison without shape decides nothing
 
 
-def test_a_whole_check_set_run_against_kept_clips_says_the_verdict(
-    tiny_model_dir, tmp_path, capsys
+@pytest.mark.parametrize(
+    ("changes", "veto"),
+    [
+        ({}, False),  # every case tied
+        ({"consistency_with_context": row(2, 6)}, False),  # a loss, but not a clear one (p 0.29)
+        ({"consistency_with_context": row(1, 8)}, True),  # p 0.04
+        ({"i2v_later_error": row(0, 6)}, True),  # p 0.03
+        ({"i2v_later_error": row(8, 1)}, False),  # a clear gain
+        ({"colour_accuracy": row(0, 9)}, False),  # the check set's rule reads colour, not this
+    ],
+)
+def test_the_held_out_set_vetoes_only_a_clear_loss_of_what_the_prompt_scores_miss(changes, veto):
+    paired = {k: row(0, 0) for k in (*PROMPT_SCORES, *VETOING)}
+    paired.update(changes)
+    v = held_out_veto(paired)
+    assert v["veto"] is veto and bool(v["reasons"]) is veto
+    assert format_veto(v) == (
+        "the held-out veto: refuse: " + v["reasons"][0] if veto else "the held-out veto: none"
+    )
+    if veto:
+        key = next(iter(changes))
+        r = changes[key]
+        assert v["reasons"] == [
+            f"{key} better in {r['better']}, worse in {r['worse']} (p {r['p']:.2f})"
+        ]
+    without = {k: r for k, r in paired.items() if k != "i2v_later_error"}
+    assert held_out_veto(without)["reasons"][0] == "no i2v_later_error to compare"
+
+
+@pytest.mark.parametrize("case_set", ["check", "held-out"])
+def test_a_whole_set_run_against_kept_clips_says_the_verdict_or_the_veto(
+    tiny_model_dir, tmp_path, capsys, case_set
 ):
-    """Kept clips of the whole check set (here: its ground truth and uniform noise, saved as a
-    model's clips are) compared by `eval --clips --against`: the rule's verdict is in the JSON and
-    under the table; a part of the set decides nothing."""
+    """Kept clips of a whole set (here: its ground truth and uniform noise, saved as a model's
+    clips are) compared by `eval --clips --against`: on the check set the rule's verdict, on the
+    held-out set its veto, in the JSON and under the table; a part of the set decides nothing."""
     import json
 
     from engine.eval import clip_frames, main, native_size
@@ -71,25 +109,30 @@ def test_a_whole_check_set_run_against_kept_clips_says_the_verdict(
     from engine.pipeline import Engine
 
     w, h, fps = native_size(Engine.load(tiny_model_dir, device="cpu"))
-    cases = build_cases(w, h, fps, clip_frames(fps), quick=False, case_set="check")
+    cases = build_cases(w, h, fps, clip_frames(fps), quick=False, case_set=case_set)
     names = [c.name for c in cases]
     sha = json.loads((tiny_model_dir / "config.json").read_text())["weights_sha256"]
-    meta = {"model": "kept", "weights_sha256": sha, **case_set_meta("check")}
+    meta = {"model": "kept", "weights_sha256": sha, **case_set_meta(case_set)}
     truth, noise = tmp_path / "truth", tmp_path / "noise"
     save_clips(truth, names, ground_truth_clips(cases), meta)
     save_clips(noise, names, noise_clips(cases), meta)
-    common = ["--model", str(tiny_model_dir), "--device", "cpu", "--case-set", "check"]
+    common = ["--model", str(tiny_model_dir), "--device", "cpu", "--case-set", case_set]
     assert main([*common, "--json", "--clips", str(truth), "--against", str(noise)]) == 0
-    verdict = json.loads(capsys.readouterr().out)["against"]["verdict"]
-    assert (
-        verdict["accept"] and verdict["better"] > 100 and verdict["worse"] <= 5
-    )  # noise hits a few
+    against = json.loads(capsys.readouterr().out)["against"]
     assert main([*common, "--clips", str(noise), "--against", str(truth)]) == 0
-    assert "the check set's rule: refuse: colour_accuracy" in capsys.readouterr().out
-    assert (
-        main(
-            [*common, "--json", "--kinds", "still", "--clips", str(truth), "--against", str(noise)]
-        )
-        == 0
-    )
-    assert "verdict" not in json.loads(capsys.readouterr().out)["against"]
+    table = capsys.readouterr().out
+    if case_set == "check":
+        verdict = against["verdict"]
+        assert (
+            verdict["accept"] and verdict["better"] > 100 and verdict["worse"] <= 5
+        )  # noise hits a few
+        assert "veto" not in against
+        assert "the check set's rule: refuse: colour_accuracy" in table
+    else:
+        assert against["veto"] == {"veto": False, "reasons": []} and "verdict" not in against
+        assert "the held-out veto: refuse: i2v_later_error better in 0, worse in 12" in table
+        assert "consistency_with_context better in 0" in table
+    part = [*common, "--json", "--kinds", "still", "--clips", str(truth), "--against", str(noise)]
+    assert main(part) == 0
+    against = json.loads(capsys.readouterr().out)["against"]
+    assert "verdict" not in against and "veto" not in against
