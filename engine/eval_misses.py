@@ -15,7 +15,7 @@ import numpy as np
 
 from engine.data import detector as D
 from engine.data.recognise import recogniser_for
-from engine.data.world_spec import OPPOSITE, PALETTE
+from engine.data.world_spec import MOVES, OPPOSITE, PALETTE
 
 # The palette's colours are 97-225 apart in RGB; under this they are near enough to be a shade
 # off (green and lime, blue and cyan or purple, pink and white, red and orange or brown).
@@ -86,16 +86,30 @@ def direction_miss(case, clip: np.ndarray) -> str | None:
     return "opposite" if OPPOSITE[want] == got else "across"
 
 
-def direction_misses(cases: list, clips: list[np.ndarray]) -> dict[str, dict[str, int]]:
-    """For text-to-video and image-to-video apart: how many cases, how many missed, and each
-    kind of miss; a group without cases is left out."""
+def direction_misses(cases: list, clips: list[np.ndarray]) -> dict[str, dict]:
+    """For text-to-video and image-to-video apart: how many cases, how many missed, each kind of
+    miss, and `by_direction`: per direction the prompt asks for, its cases and how many moved
+    that way (a set whose directions lean would hide a model that moves one way whatever it is
+    asked). A group without cases is left out."""
     out = {}
     for group, kinds in DIRECTION_GROUPS.items():
-        misses = [
-            direction_miss(c, x) for c, x in zip(cases, clips, strict=True) if c.kind in kinds
+        told = [
+            (c.spec.direction, direction_miss(c, x))
+            for c, x in zip(cases, clips, strict=True)
+            if c.kind in kinds
         ]
-        if misses:
-            counts = {"cases": len(misses), "missed": sum(m is not None for m in misses)}
-            counts.update({k: misses.count(k) for k in DIRECTION_MISS_KINDS})
-            out[group] = counts
+        if not told:
+            continue
+        misses = [m for _, m in told]
+        counts: dict = {"cases": len(misses), "missed": sum(m is not None for m in misses)}
+        counts.update({k: misses.count(k) for k in DIRECTION_MISS_KINDS})
+        counts["by_direction"] = {
+            d: {
+                "cases": sum(w == d for w, _ in told),
+                "moved": sum(w == d and m is None for w, m in told),
+            }
+            for d in MOVES
+            if any(w == d for w, _ in told)
+        }
+        out[group] = counts
     return out

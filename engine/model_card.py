@@ -321,7 +321,12 @@ def _direction_misses(m: dict) -> list[str]:
     }
     out = []
     for group, name in (("text_to_video", "text-to-video"), ("image_to_video", "image-to-video")):
-        out += _misses_line(f"{name} misses the direction of the move", m.get(group) or {}, said)
+        counts = m.get(group) or {}
+        out += _misses_line(f"{name} misses the direction of the move", counts, said)
+        ways = counts.get("by_direction")  # evaluations since the fourteenth session
+        if ways:
+            each = ", ".join(f"{d} {w['moved']} of {w['cases']}" for d, w in ways.items())
+            out.append(f"- By the direction asked for, {name} moves the object that way: {each}.")
     return out
 
 

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from engine.data.world_render import render_uint8
-from engine.data.world_spec import COLOURS, PALETTE, Background
+from engine.data.world_spec import COLOURS, MOVES, PALETTE, Background
 from engine.eval import build_cases, case_scores, first_of_each_kind, ground_truth_clips
 from engine.eval_misses import (
+    DIRECTION_GROUPS,
     DIRECTION_MISS_KINDS,
     MISS_KINDS,
     NEAR,
@@ -101,6 +102,7 @@ def test_each_kind_of_direction_miss_is_told_apart():
         "cases": 5,
         "missed": 4,
         **dict.fromkeys(DIRECTION_MISS_KINDS, 1),
+        "by_direction": {case.spec.direction: {"cases": 5, "moved": 1}},
     }
     assert counts["image_to_video"]["cases"] == 1  # apart, and its own clip is another scene's
 
@@ -126,3 +128,18 @@ def test_the_direction_misses_are_the_cases_direction_accuracy_counts_wrong():
     assert counts["image_to_video"]["missed"] == sum(s["i2v_direction_accuracy"] == 0 for s in i2v)
     for g in counts.values():
         assert g["missed"] == sum(g[k] for k in DIRECTION_MISS_KINDS)
+    # direction by direction: the cases asking for it, and those whose object moved that way
+    for group, kinds in DIRECTION_GROUPS.items():
+        these = [(c, s) for c, s in zip(cases, scored, strict=True) if c.kind in kinds]
+        want = {
+            d: {
+                "cases": sum(c.spec.direction == d for c, _ in these),
+                "moved": sum(
+                    c.spec.direction == d and min(v for k, v in s.items() if "direction" in k) == 1
+                    for c, s in these
+                ),
+            }
+            for d in MOVES
+            if any(c.spec.direction == d for c, _ in these)
+        }
+        assert counts[group]["by_direction"] == want and len(want) > 1

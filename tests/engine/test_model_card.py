@@ -117,6 +117,12 @@ def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, t
                 "still": 23,
                 "opposite": 4,
                 "across": 7,
+                "by_direction": {
+                    "left": {"cases": 12, "moved": 3},
+                    "right": {"cases": 12, "moved": 4},
+                    "up": {"cases": 12, "moved": 0},
+                    "down": {"cases": 12, "moved": 1},
+                },
             },
             "image_to_video": {
                 "cases": 12,
@@ -168,7 +174,12 @@ def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, t
         "held still in 23; moved the opposite way in 4; moved at a right angle in 7; no object in "
         "the prompt's colour to follow in 6." in card
     )
+    assert (
+        "- By the direction asked for, text-to-video moves the object that way: left 3 of 12, "
+        "right 4 of 12, up 0 of 12, down 1 of 12." in card
+    )
     assert "Where image-to-video misses" not in card  # it missed none: no line
+    assert "By the direction asked for, image-to-video" not in card  # not counted: no line
     # shape: the autoencoder (25 %) is further below the goal than the model below it
     assert "What closes the gaps: a better autoencoder first (above)" in card
     # once the model is the larger gap everywhere, the card says to train the transformer first
