@@ -11,6 +11,8 @@ reading the prompt's direction.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from engine.data import detector as D
@@ -103,13 +105,10 @@ def direction_misses(cases: list, clips: list[np.ndarray]) -> dict[str, dict]:
         misses = [m for _, m in told]
         counts: dict = {"cases": len(misses), "missed": sum(m is not None for m in misses)}
         counts.update({k: misses.count(k) for k in DIRECTION_MISS_KINDS})
+        asked = Counter(w for w, _ in told)
+        moved = Counter(w for w, m in told if m is None)
         counts["by_direction"] = {
-            d: {
-                "cases": sum(w == d for w, _ in told),
-                "moved": sum(w == d and m is None for w, m in told),
-            }
-            for d in MOVES
-            if any(w == d for w, _ in told)
+            d: {"cases": asked[d], "moved": moved[d]} for d in MOVES if asked[d]
         }
         out[group] = counts
     return out
