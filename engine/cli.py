@@ -196,6 +196,7 @@ def cmd_train(a) -> int:
         a.resume,
         a.device if a.device != "auto" else _auto(),
         init_from=Path(a.init_from) if a.init_from else None,
+        stop_at=a.stop_at,
         fit=a.fit_schedule,
     )
     print(f"model written to {model}")
@@ -296,6 +297,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--minutes", type=float, default=60.0)
     p.add_argument("--resume", action="store_true")
+    p.add_argument(
+        "--stop-at",
+        type=int,
+        metavar="STEP",
+        help="end the transformer's (or the decoder's) stage at this step, its checkpoint and "
+        "model folder written: --resume goes on from it",
+    )
     p.add_argument("--device", default="auto")
     p.add_argument("--run-dir")
     p.add_argument(
