@@ -17,7 +17,7 @@ import numpy as np
 
 from engine.data import detector as D
 from engine.data.recognise import recogniser_for
-from engine.data.world_spec import MOVES, OPPOSITE, PALETTE
+from engine.data.world_spec import COLOURS, MOVES, OPPOSITE, PALETTE
 
 # The palette's colours are 97-225 apart in RGB; under this they are near enough to be a shade
 # off (green and lime, blue and cyan or purple, pink and white, red and orange or brown).
@@ -39,30 +39,51 @@ def colour_distance(a: str, b: str) -> float:
 
 def colour_miss(case, clip: np.ndarray) -> str | None:
     """None where the clip's main object has the case's colour, else the kind of miss."""
+    return _colour_told(case, clip)[0]
+
+
+def _colour_told(case, clip: np.ndarray) -> tuple[str | None, str | None]:
+    """(the kind of miss or None, the main object's colour as drawn or None)."""
     want = case.spec.looks[0].colour
     got = D.main_colour(clip)
     if got == want:
-        return None
+        return None, got
     if got is None:
-        return "nothing_found"
+        return "nothing_found", None
     rec = recogniser_for(case.spec.width, case.spec.height)
     if rec.background(clip[0]) == f"solid:{want}":
-        return "object_colour_as_background"
+        return "object_colour_as_background", got
     if case.spec.background.label == f"solid:{got}":
-        return "background_colour_as_object"
-    return "near_colour" if colour_distance(want, got) < NEAR else "far_colour"
+        return "background_colour_as_object", got
+    return ("near_colour" if colour_distance(want, got) < NEAR else "far_colour"), got
 
 
-def colour_misses(cases: list, clips: list[np.ndarray]) -> dict[str, int]:
-    """Over the cases colour_accuracy scores: how many, how many missed, and each kind of miss.
-    Empty where no case has a colour to miss."""
-    misses = [
-        colour_miss(c, x) for c, x in zip(cases, clips, strict=True) if c.kind in KINDS_WITH_COLOUR
+def colour_misses(cases: list, clips: list[np.ndarray]) -> dict:
+    """Over the cases colour_accuracy scores: how many, how many missed, each kind of miss, and
+    `by_colour`: per colour the prompt asks for, its cases, how many came out in it, and what
+    the misses drew `instead` (a colour, or "nothing"), most often first; a colour the model
+    never draws hides in the mean as a direction does. Empty where no case has a colour to miss."""
+    told = [
+        (c.spec.looks[0].colour, *_colour_told(c, x))
+        for c, x in zip(cases, clips, strict=True)
+        if c.kind in KINDS_WITH_COLOUR
     ]
-    if not misses:
+    if not told:
         return {}
-    out = {"cases": len(misses), "missed": sum(m is not None for m in misses)}
+    misses = [m for _, m, _ in told]
+    out: dict = {"cases": len(misses), "missed": sum(m is not None for m in misses)}
     out.update({k: misses.count(k) for k in MISS_KINDS})
+    asked = Counter(w for w, _, _ in told)
+    drawn = Counter(w for w, m, _ in told if m is None)
+    instead = {w: Counter() for w in asked}
+    for w, m, got in told:
+        if m is not None:
+            instead[w][got or "nothing"] += 1
+    out["by_colour"] = {
+        c: {"cases": asked[c], "drawn": drawn[c], "instead": dict(instead[c].most_common())}
+        for c in COLOURS
+        if asked[c]
+    }
     return out
 
 

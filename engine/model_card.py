@@ -308,7 +308,20 @@ def _colour_misses(m: dict) -> list[str]:
         "object_colour_as_background": "the object's colour drawn as the background",
         "background_colour_as_object": "the background's colour drawn as the object",
     }
-    return _misses_line("the object's colour is missed", m, said)
+    out = _misses_line("the object's colour is missed", m, said)
+    colours = m.get("by_colour")  # evaluations since the fifteenth session
+    if colours:
+        each = []
+        for c, w in colours.items():
+            top = next(iter(w["instead"].items()), None)  # what its misses drew most often
+            each.append(
+                f"{c} {w['drawn']} of {w['cases']}" + (f" ({top[0]} {top[1]})" if top else "")
+            )
+        out.append(
+            "- By the colour asked for, the object comes out in it (in brackets what its misses "
+            "drew most often): " + ", ".join(each) + "."
+        )
+    return out
 
 
 def _direction_misses(m: dict) -> list[str]:

@@ -61,7 +61,12 @@ def test_each_kind_of_colour_miss_is_told_apart():
     for kind, clip in drawn.items():
         assert colour_miss(case, clip) == kind, (kind, want, bg)
     counts = colour_misses([case] * len(drawn), list(drawn.values()))
+    by_colour = counts.pop("by_colour")
     assert counts == {"cases": 6, "missed": 5, **{k: 1 for k in MISS_KINDS}}
+    # the two misses in the background's colour first, then each other colour drawn instead
+    instead = {bg: 2, "nothing": 1, near: 1, far: 1}
+    assert by_colour == {want: {"cases": 6, "drawn": 1, "instead": instead}}
+    assert next(iter(by_colour[want]["instead"])) == bg
 
 
 @pytest.mark.parametrize("kind", ["two_objects", "camera"])
@@ -82,6 +87,17 @@ def test_the_misses_are_the_cases_colour_accuracy_counts_wrong():
     assert counts["cases"] == len(with_colour)
     assert counts["missed"] == sum(s["colour_accuracy"] == 0 for s in with_colour) > 0
     assert counts["missed"] == sum(counts[k] for k in MISS_KINDS)
+    # colour by colour: the cases that asked for it, and those colour_accuracy counts right
+    by_colour = counts["by_colour"]
+    paired = [(c, s) for c, s in zip(cases, scored, strict=True) if "colour_accuracy" in s]
+    asked = {c.spec.looks[0].colour for c, _ in paired}
+    assert list(by_colour) == [c for c in COLOURS if c in asked] and len(asked) > 1
+    for colour, told in by_colour.items():
+        mine = [s for c, s in paired if c.spec.looks[0].colour == colour]
+        assert told["cases"] == len(mine)
+        assert told["drawn"] == sum(s["colour_accuracy"] == 1 for s in mine)
+        assert sum(told["instead"].values()) == told["cases"] - told["drawn"]
+    assert sum(t["drawn"] for t in by_colour.values()) == counts["cases"] - counts["missed"]
 
 
 def test_each_kind_of_direction_miss_is_told_apart():

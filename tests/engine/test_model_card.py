@@ -108,6 +108,11 @@ def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, t
             "background_colour_as_object": 6,
             "near_colour": 5,
             "far_colour": 8,
+            "by_colour": {
+                "red": {"cases": 7, "drawn": 5, "instead": {"orange": 2}},
+                "green": {"cases": 6, "drawn": 2, "instead": {"lime": 3, "nothing": 1}},
+                "blue": {"cases": 5, "drawn": 5, "instead": {}},
+            },
         },
         "direction_misses": {
             "text_to_video": {
@@ -168,6 +173,10 @@ def test_card_shows_the_autoencoders_ceiling_beside_each_score(tiny_model_dir, t
         "- Where the object's colour is missed (23 of 84 clips): a near colour (a shade off) in 5; "
         "a far colour in 8; no object found in 4; the background's colour drawn as the object "
         "in 6." in card
+    )
+    assert (
+        "- By the colour asked for, the object comes out in it (in brackets what its misses drew "
+        "most often): red 5 of 7 (orange 2), green 2 of 6 (lime 3), blue 5 of 5." in card
     )
     assert (
         "- Where text-to-video misses the direction of the move (40 of 48 clips): the object "
