@@ -198,6 +198,7 @@ def cmd_train(a) -> int:
         init_from=Path(a.init_from) if a.init_from else None,
         stop_at=a.stop_at,
         fit=a.fit_schedule,
+        live_to=Path(a.live_to) if a.live_to else None,
     )
     print(f"model written to {model}")
     return 0
@@ -306,6 +307,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--device", default="auto")
     p.add_argument("--run-dir")
+    p.add_argument(
+        "--live-to",
+        metavar="DIR",
+        help="also write the transformer's live weights (not its EMA), with the run's recipe, "
+        "as a model folder: --init-from DIR goes on where this run stopped when its checkpoint "
+        "is gone",
+    )
     p.add_argument(
         "--init-from",
         help="continue this model folder's transformer: its weights, step count and log",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -425,13 +426,13 @@ class Trainer:
     def _dit_lr(self, step: int) -> float:
         cfg = self.cfg
         if self.warm_from and cfg.dit_restart:  # a new cycle over trained weights
-            return lr_at(
-                step - self.warm_from,
-                cfg.dit_lr,
-                cfg.warmup,
-                cfg.dit_steps - self.warm_from,
-                cfg.min_lr_ratio,
+            origin = cfg.dit_cycle_from or self.warm_from
+            lr = lr_at(
+                step - origin, cfg.dit_lr, cfg.warmup, cfg.dit_steps - origin, cfg.min_lr_ratio
             )
+            if origin < self.warm_from:  # the cycle goes on over fresh moments: warm them up
+                lr *= min(1.0, (step - self.warm_from + 1) / max(1, cfg.warmup))
+            return lr
         lr = lr_at(step, cfg.dit_lr, cfg.warmup, cfg.dit_steps, cfg.min_lr_ratio)
         if self.warm_from:  # fresh moments over trained weights: warm up again
             lr *= min(1.0, (step - self.warm_from + 1) / max(1, cfg.warmup))
@@ -456,10 +457,16 @@ class Trainer:
         self.log(event="fit", stage="dit", step=step, dit_steps=total, s_per_step=per_step)
 
     def train_dit(
-        self, minutes: float, resume: bool, stop_at: int | None = None, fit: bool = False
+        self,
+        minutes: float,
+        resume: bool,
+        stop_at: int | None = None,
+        fit: bool = False,
+        live_to: Path | None = None,
     ) -> None:
         """fit: end the learning-rate schedule (dit_steps) when the minutes end, at the step
-        rate measured after the first steps (a GPU lease: a fixed time, an unknown speed)."""
+        rate measured after the first steps (a GPU lease: a fixed time, an unknown speed).
+        live_to: also write the live weights there with each checkpoint (export_live)."""
         cfg = self.cfg
         self.vae.eval().requires_grad_(False)
         groups: dict[tuple[bool, bool], list] = {}  # (not decayed, fast) -> parameters
@@ -497,6 +504,11 @@ class Trainer:
                 raise EngineError(
                     f"{self.init_from} is at transformer step {self.init_step} and the config "
                     f"ends at dit_steps {cfg.dit_steps}: give more (--set dit_steps=N)"
+                )
+            if cfg.dit_cycle_from > self.init_step:
+                raise EngineError(
+                    f"dit_cycle_from {cfg.dit_cycle_from} is after {self.init_from}'s step "
+                    f"{self.init_step}: a cycle cannot begin after the weights it continues"
                 )
             step = self.warm_from = self.init_step
             self.log(event="init", stage="dit", step=step, model=str(self.init_from))
@@ -579,6 +591,8 @@ class Trainer:
                 if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
                     self._save_state("dit", step, {"dit.": self.dit, "ema.": self.ema}, opt)
                     self.export(step)
+                    if live_to is not None:  # a session cut short still leaves its last one
+                        self.export_live(step, live_to)
                     last_ckpt = time.time()
                 if fit and step - first == FIT_SKIP:  # past start-up (first batches, kernels)
                     since = (step, time.time())
@@ -595,6 +609,8 @@ class Trainer:
         self._save_state("dit", step, {"dit.": self.dit, "ema.": self.ema}, opt)
         self.log(event="val", stage="dit", step=step, **self.validate_parts(val))
         self.export(step)
+        if live_to is not None:
+            self.export_live(step, live_to)
 
     def _source_step(self, step: int) -> int:
         """Which fresh batch a step trains on. With replay, every (ratio + 1)-th step renders a
@@ -969,13 +985,34 @@ class Trainer:
             self.totals["retired_decoder_seconds"] = retired
 
     def export(self, step: int | None = None) -> Path:
+        self._bundle(self.ema, step).save(self.paths.model, log=self.paths.log)
+        return self.paths.model
+
+    def export_live(self, step: int, dest: Path) -> Path:
+        """The live transformer (not its EMA) as a model folder with this run's recipe beside
+        it: what a later run continues with --init-from when this run's checkpoint is gone (a
+        new checkout). Written beside `dest` and renamed over it, so `dest` is never half one."""
+        dest = Path(dest)
+        tmp, old = dest.with_name(dest.name + ".partial"), dest.with_name(dest.name + ".old")
+        for d in (tmp, old):
+            shutil.rmtree(d, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        self._bundle(self.dit, step).save(tmp, log=self.paths.log)
+        ckpt.write_json(tmp / "train_config.json", self.cfg.to_dict())
+        if dest.exists():
+            dest.rename(old)
+        tmp.rename(dest)
+        shutil.rmtree(old, ignore_errors=True)
+        self.log(event="export_live", stage="dit", step=step, path=str(dest))
+        return dest
+
+    def _bundle(self, dit: DiT, step: int | None) -> ModelBundle:
         bundle = ModelBundle(
-            vae=self.vae, dit=self.ema, config=ModelBundle.make_config(self.cfg, self.record)
+            vae=self.vae, dit=dit, config=ModelBundle.make_config(self.cfg, self.record)
         )
         bundle.config["training"]["dit_steps_done"] = step
         bundle.config["training"]["totals"] = dict(self.totals)
-        bundle.save(self.paths.model, log=self.paths.log)
-        return self.paths.model
+        return bundle
 
 
 def run(
@@ -988,6 +1025,7 @@ def run(
     init_from: Path | None = None,
     stop_at: int | None = None,
     fit: bool = False,
+    live_to: Path | None = None,
 ) -> Path:
     if stage not in ("vae", "dit", "decoder", "all"):
         raise EngineError(f"unknown stage {stage!r} (vae, dit, decoder or all)")
@@ -997,7 +1035,9 @@ def run(
         tr.train_vae(minutes if stage == "vae" else minutes * 0.25, resume)
     if stage in ("dit", "all"):
         left = minutes - (time.time() - start) / 60
-        tr.train_dit(max(0.0, left), resume or stage == "all", stop_at=stop_at, fit=fit)
+        tr.train_dit(
+            max(0.0, left), resume or stage == "all", stop_at=stop_at, fit=fit, live_to=live_to
+        )
     if stage == "decoder" or (stage == "all" and cfg.decoder_steps > 0):
         left = minutes - (time.time() - start) / 60
         tr.train_decoder(

@@ -85,6 +85,10 @@ class TrainConfig:
     # cosine cycle: warm-up, then dit_lr down to the floor at dit_steps. False: the original
     # schedule goes on (after a warm-up), which has little left to give late in a run.
     dit_restart: bool = False
+    # The step such a cycle began at, when it began in an earlier run whose live weights this
+    # one continues (train --live-to; docs/cpu_long_run.sh): the cosine goes on from where that
+    # run left it, and only the fresh moments warm up again. 0: the cycle begins at this run.
+    dit_cycle_from: int = 0
     # A transformer continued from a model folder over another autoencoder's latent channels
     # (engine/rebase.py) keeps its blocks; its first and last layers are made new: "bridge" maps
     # them through a linear fit between the two latent spaces, "fresh" starts them anew.
