@@ -994,11 +994,17 @@ class Trainer:
         new checkout). Written beside `dest` and renamed over it, so `dest` is never half one."""
         dest = Path(dest)
         tmp, old = dest.with_name(dest.name + ".partial"), dest.with_name(dest.name + ".old")
+        if old.is_dir() and not dest.exists():  # a swap cut short: `old` is the last one kept
+            old.rename(dest)
         for d in (tmp, old):
             shutil.rmtree(d, ignore_errors=True)
         tmp.mkdir(parents=True)
-        self._bundle(self.dit, step).save(tmp, log=self.paths.log)
-        ckpt.write_json(tmp / "train_config.json", self.cfg.to_dict())
+        try:
+            self._bundle(self.dit, step).save(tmp, log=self.paths.log)
+            ckpt.write_json(tmp / "train_config.json", self.cfg.to_dict())
+        except BaseException:  # a full disk: the last one kept stays where it was
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         if dest.exists():
             dest.rename(old)
         tmp.rename(dest)

@@ -138,3 +138,27 @@ def test_a_cycle_cannot_begin_after_the_weights_it_continues(tmp_path):
     cfg = tiny_config(warmup=2, dit_restart=True, dit_cycle_from=5)
     with pytest.raises(EngineError, match="dit_cycle_from 5 is after"):
         run(cfg, tmp_path / "late", "dit", 5, False, "cpu", init_from=model)
+
+
+def test_a_write_of_the_live_weights_cut_short_loses_none_kept(tmp_path, monkeypatch):
+    from engine.model_bundle import ModelBundle
+    from engine.train import Trainer
+
+    tr = Trainer(tiny_config(), tmp_path / "run", "cpu")
+    kept = tmp_path / "cycle.old"  # a swap cut between its two renames: the last kept is .old
+    kept.mkdir()
+    (kept / "config.json").write_text("{}")
+
+    def disk_full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ModelBundle, "save", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        tr.export_live(3, tmp_path / "cycle")
+    assert (tmp_path / "cycle" / "config.json").read_text() == "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cycle", "run"]
+    monkeypatch.undo()
+    tr.export_live(3, tmp_path / "cycle")  # and the next write replaces it whole
+    written = json.loads((tmp_path / "cycle" / "config.json").read_text())
+    assert written["training"]["dit_steps_done"] == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cycle", "run"]
