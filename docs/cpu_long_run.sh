@@ -24,6 +24,8 @@ step_of() {  # the transformer step of a run's checkpoint (state_dit.json) or a 
   $PY -c "import json, sys; d = json.load(open(sys.argv[1]))
 print(d['step'] if 'step' in d else d['training']['dit_steps_done'])" "$1"
 }
+[ -d "$CYCLE.old" ] && [ ! -e "$CYCLE" ] &&  # a write of CYCLE cut between its two renames
+  { echo "$CYCLE.old holds the cycle's last kept weights: rename it to $CYCLE"; exit 1; }
 KEPT=0; [ -f "$CYCLE/config.json" ] && KEPT=$(step_of "$CYCLE/config.json")
 if [ -f "$RUN/state_dit.json" ]; then  # resume: the run's own config holds its schedule
   AT=$(step_of "$RUN/state_dit.json")

@@ -162,3 +162,10 @@ def test_a_write_of_the_live_weights_cut_short_loses_none_kept(tmp_path, monkeyp
     written = json.loads((tmp_path / "cycle" / "config.json").read_text())
     assert written["training"]["dit_steps_done"] == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cycle", "run"]
+
+
+def test_a_cycle_left_as_old_by_a_cut_write_is_not_started_over(tmp_path):
+    (tmp_path / "cycle.old").mkdir()  # the folder's last kept weights, its swap cut short
+    r = long_run(tmp_path / "no-model", tmp_path / "runs-long", cycle=tmp_path / "cycle")
+    assert r.returncode == 1 and "rename it to" in r.stdout
+    assert not (tmp_path / "runs-long").exists() and (tmp_path / "cycle.old").is_dir()
