@@ -590,9 +590,7 @@ class Trainer:
                     self.log(event="val", stage="dit", step=step, **self.validate_parts(val))
                 if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
                     self._save_state("dit", step, {"dit.": self.dit, "ema.": self.ema}, opt)
-                    self.export(step)
-                    if live_to is not None:  # a session cut short still leaves its last one
-                        self.export_live(step, live_to)
+                    self._export_both(step, live_to)  # a session cut short leaves its last
                     last_ckpt = time.time()
                 if fit and step - first == FIT_SKIP:  # past start-up (first batches, kernels)
                     since = (step, time.time())
@@ -608,9 +606,7 @@ class Trainer:
                 self._prefetch = None
         self._save_state("dit", step, {"dit.": self.dit, "ema.": self.ema}, opt)
         self.log(event="val", stage="dit", step=step, **self.validate_parts(val))
-        self.export(step)
-        if live_to is not None:
-            self.export_live(step, live_to)
+        self._export_both(step, live_to)
 
     def _source_step(self, step: int) -> int:
         """Which fresh batch a step trains on. With replay, every (ratio + 1)-th step renders a
@@ -987,6 +983,12 @@ class Trainer:
     def export(self, step: int | None = None) -> Path:
         self._bundle(self.ema, step).save(self.paths.model, log=self.paths.log)
         return self.paths.model
+
+    def _export_both(self, step: int, live_to: Path | None) -> None:
+        """The EMA's model folder, and the live weights' where a later run is to go on."""
+        self.export(step)
+        if live_to is not None:
+            self.export_live(step, live_to)
 
     def export_live(self, step: int, dest: Path) -> Path:
         """The live transformer (not its EMA) as a model folder with this run's recipe beside
