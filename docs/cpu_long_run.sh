@@ -52,9 +52,12 @@ print(done, done + $STEPS, c.get('context_start', 0.2) * c['dit_steps'] / (done 
     --set prepare_ahead=0 --set checkpoint_minutes=5)
   echo "starting $RUN from $M: one cycle to step $END"
 fi
+# The replay window also goes to $RUN/replay (up to 300 batches of 12-35 MB, 6 GB), so that a resume
+# on the same checkout reads the batches it replays instead of rendering them again.
 # shellcheck disable=SC2086  # EXTRA is words of --set options
 $PY -m engine train --config "$CONFIG" --stage dit --init-from "$FROM" --run-dir "$RUN" \
-  --device cpu --minutes "$MIN" --live-to "$CYCLE" "${OPTS[@]}" ${EXTRA:-}
+  --device cpu --minutes "$MIN" --live-to "$CYCLE" "${OPTS[@]}" --set replay_on_disk=true \
+  ${EXTRA:-}
 RC=$?; echo "train rc=$RC"
 grep -E '"event": "(val|checkpoint)"' "$RUN/training_log.jsonl" | tail -3
 [ "$RC" = 0 ] && echo "the live weights are in $CYCLE: commit it to go on from a new checkout"

@@ -176,6 +176,8 @@ class Trainer:
         self._text_lock = threading.Lock()  # the prompt encoder's cache is shared by two threads
         self._phases: StepPhases | None = None  # train_dit's step timing
         self._ordered_to = 0  # steps before this have had their world batches ordered
+        self._store = None  # engine.train_replay_store.ReplayStore with replay_on_disk
+        self._store_reads = 0  # batches read from it since the last step row
 
     # ----------------------------------------------------------------- logging
     def log(self, **row) -> None:
@@ -528,6 +530,10 @@ class Trainer:
             from engine.train_prefetch import WorldPrefetcher
 
             self._prefetch, self._ordered_to = WorldPrefetcher(cfg, cfg.data_workers), step
+        if cfg.replay_on_disk and cfg.replay_ratio > 0 and cfg.data_pool == 0:
+            from engine.train_replay_store import ReplayStore
+
+            self._store = ReplayStore(self.paths.root / "replay", self.device)
         if cfg.prepare_ahead > 0 and cfg.data_pool == 0:
             from engine.train_ahead import BatchesAhead
 
@@ -584,6 +590,7 @@ class Trainer:
                         bucket=[b.width, b.height, b.frames],
                         **phases.means(cfg.log_every),
                         **self._ahead_timing(),
+                        **self._store_counts(),
                     )
                     seen, t0, tokens_done = 0, time.time(), 0
                 if step % cfg.val_every == 0:
@@ -657,6 +664,21 @@ class Trainer:
         seconds, n = self._ahead.timing()
         return {"prepare_s": seconds / max(1, n), "prepared": n}
 
+    def _store_counts(self) -> dict[str, int]:
+        """For a step row: the batches read from the replay store since the last row."""
+        if self._store is None:
+            return {}
+        reads, self._store_reads = self._store_reads, 0
+        return {"replay_read": reads, "replay_stored": len(self._store)}
+
+    def _stored(self, src: int):
+        """Batch `src` from the replay store on disk, or None."""
+        if self._store is None:
+            return None
+        prepared = self._store.get(src)
+        self._store_reads += prepared is not None
+        return prepared
+
     def _make_fresh(self, src: int):
         """Fresh batch `src`, prepared (its world taken from the workers when they rendered it)."""
         task, b, source = self._choice(src)
@@ -683,6 +705,8 @@ class Trainer:
             if self._phases is not None:
                 self._phases.add("wait_s", time.perf_counter() - t)
             if prepared is None:  # never ordered: a replayed batch from before a resume
+                prepared = self._stored(src)
+            if prepared is None:
                 prepared = self._make_fresh(src)
         if r > 0:
             self._keep_for_replay(src, prepared)
@@ -692,6 +716,13 @@ class Trainer:
         self._cache[src] = prepared  # most recently used last
         while len(self._cache) > self.cfg.replay_size:
             self._cache.pop(next(iter(self._cache)))
+        store = self._store
+        if store is not None and src not in store and store.error is None:
+            # replay never again reaches back past the window of the newest fresh batch
+            store.keep_from(src - (self.cfg.replay_size - 1) * (self.cfg.replay_ratio + 1))
+            store.put(src, prepared)
+            if store.error is not None:
+                self.log(event="replay_store", stage="dit", error=store.error)
 
     def encode_prompts(self, captions: list[str]):
         with self._text_lock:
@@ -713,6 +744,8 @@ class Trainer:
         if cfg.replay_ratio <= 0 and source == "world" and world is None:
             return task, b, None
         prepared = self._cache.pop(src, None)
+        if prepared is None:
+            prepared = self._stored(src)
         if prepared is None:
             prepared = prepare(self, task, b, cfg.seed * 7919 + src, source=source, world=world)
         if cfg.replay_ratio > 0:

@@ -148,6 +148,11 @@ class TrainConfig:
     latent_stat_batches: int = 8  # world batches of 8 clips measured for latent normalisation
     replay_ratio: int = 0  # replayed batches per freshly rendered one (0: always fresh)
     replay_size: int = 256  # how many recent fresh batches replay draws from (kept in memory)
+    # Also keep those batches in the run folder (replay/, one file each: 12-35 MB on the CPU
+    # cycle, about 6 GB for 300), so that a resumed run reads the ones it replays from before
+    # its resume instead of rendering them again (engine/train_replay_store.py). Changes the
+    # speed, not the run.
+    replay_on_disk: bool = False
     data_pool: int = 0  # >0: cycle through this many fixed batches (overfitting checks)
     # Processes that render the coming world batches while the device trains (0: the training
     # process renders them). A GPU needs many: it trains a batch faster than a core renders one.

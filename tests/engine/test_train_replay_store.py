@@ -1,0 +1,121 @@
+"""The replay window on disk: a resumed run reads its earlier batches instead of rendering them,
+and stays exactly the run it would have been."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from engine.sequence import Context
+from engine.train import run
+from engine.train_replay_store import ReplayStore
+from engine.train_steps import Prepared
+from tests.engine.test_train import assert_dit_resumes_exactly, losses, tiny_config
+
+
+def a_prepared(refs: list | None) -> Prepared:
+    g = torch.Generator().manual_seed(5)
+    r = lambda *s: torch.randn(*s, generator=g)  # noqa: E731
+    ctx = Context(
+        start=r(2, 4, 1, 3, 4), previous=r(2, 4, 2, 3, 4), continues=True, references=refs
+    )
+    mask = torch.tensor([[True, True, False], [True, False, False]])
+    return Prepared(
+        r(2, 4, 2, 3, 4),
+        ctx,
+        torch.tensor([True, False]),
+        r(2, 2) > 0,
+        r(2, 3, 8),
+        mask,
+        12,
+        r(2, 6),
+    )
+
+
+def same(a: Prepared, b: Prepared) -> bool:
+    def eq(x, y):
+        if x is None or y is None:
+            return x is None and y is None
+        return x.dtype == y.dtype and torch.equal(x, y)
+
+    refs = (a.ctx.references is None) == (b.ctx.references is None) and all(
+        eq(x, y) for x, y in zip(a.ctx.references or [], b.ctx.references or [], strict=True)
+    )
+    return (
+        refs
+        and a.per_item == b.per_item
+        and a.ctx.continues == b.ctx.continues
+        and all(
+            eq(getattr(a, k), getattr(b, k))
+            for k in ("z", "prev_valid", "ref_valid", "text", "text_mask", "cover")
+        )
+        and eq(a.ctx.start, b.ctx.start)
+        and eq(a.ctx.previous, b.ctx.previous)
+    )
+
+
+@pytest.mark.parametrize("refs", [None, [], "two"])
+def test_a_stored_batch_reads_back_bit_for_bit_in_a_new_store(tmp_path, refs):
+    if refs == "two":
+        refs = [torch.randn(2, 4, 1, 3, 4), torch.randn(2, 4, 1, 3, 4)]
+    p = a_prepared(refs)
+    ReplayStore(tmp_path, "cpu").put(40, p)
+    again = ReplayStore(tmp_path, "cpu")  # a resumed run finds it by its name
+    assert 40 in again and len(again) == 1
+    assert same(again.get(40), p)
+    assert again.get(44) is None
+
+
+def test_the_store_forgets_what_replay_cannot_reach_and_what_it_cannot_read(tmp_path):
+    store = ReplayStore(tmp_path, "cpu")
+    for src in (0, 4, 8, 12):
+        store.put(src, a_prepared(None))
+    store.keep_from(8)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "000000008.safetensors",
+        "000000012.safetensors",
+    ]
+    (tmp_path / "000000012.safetensors").write_bytes(b"not a safetensors file")
+    (tmp_path / ".000000016.safetensors.x.tmp").write_bytes(b"cut short")
+    store = ReplayStore(tmp_path, "cpu")  # a cut write's temp file is cleared
+    assert store.get(12) is None and 12 not in store  # unreadable: rendered again, then rewritten
+    assert [p.name for p in tmp_path.iterdir()] == ["000000008.safetensors"]
+
+
+def test_a_full_disk_stops_the_store_not_the_run(tmp_path, monkeypatch):
+    def disk_full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("engine.train_replay_store.atomic_save_tensors", disk_full)
+    cfg = tiny_config(replay_ratio=1, replay_size=2, replay_on_disk=True, dit_steps=4)
+    run(cfg, tmp_path, "vae", 5, False, "cpu")
+    run(cfg, tmp_path, "dit", 5, True, "cpu")
+    assert sorted(losses(tmp_path / "training_log.jsonl")) == [1, 2, 3, 4]
+    rows = [json.loads(x) for x in (tmp_path / "training_log.jsonl").read_text().splitlines()]
+    errors = [r for r in rows if r.get("event") == "replay_store"]
+    assert len(errors) == 1 and "No space left on device" in errors[0]["error"]
+    assert list((tmp_path / "replay").iterdir()) == []
+
+
+def test_a_resumed_run_reads_its_earlier_batches_and_stays_exact(tmp_path):
+    # steps 0-2 before the interruption; step 3 replays batch 0 or 2, in no memory after a resume
+    store_cfg = tiny_config(replay_ratio=1, replay_size=2, replay_on_disk=True)
+    plain = tmp_path / "plain"
+    run(tiny_config(replay_ratio=1, replay_size=2), plain, "vae", 5, False, "cpu")
+    stored = tmp_path / "stored"
+    shutil.copytree(plain, stored)
+    la = assert_dit_resumes_exactly(store_cfg, stored, stop_at=3)
+    run(tiny_config(replay_ratio=1, replay_size=2), plain, "dit", 5, True, "cpu")
+    assert losses(plain / "training_log.jsonl") == la  # the store changes the speed, not the run
+    log = tmp_path / "stored-interrupted" / "training_log.jsonl"
+    rows = [json.loads(x) for x in log.read_text().splitlines()]
+    steps = [r for r in rows if r.get("event") == "step" and r["stage"] == "dit"]
+    assert [r["replay_read"] for r in steps if r["step"] <= 3] == [0, 0, 0]
+    assert [r for r in steps if r["step"] == 4][-1]["replay_read"] == 1  # step 3, from disk
+    # fresh batches are steps 0, 2, 4, 6: the window of the last is batches 4 and 6
+    names = sorted(p.name for p in (tmp_path / "stored-interrupted" / "replay").iterdir())
+    assert names == ["000000004.safetensors", "000000006.safetensors"]
+    assert steps[-1]["replay_stored"] == 2
