@@ -531,9 +531,13 @@ class Trainer:
 
             self._prefetch, self._ordered_to = WorldPrefetcher(cfg, cfg.data_workers), step
         if cfg.replay_on_disk and cfg.replay_ratio > 0 and cfg.data_pool == 0:
-            from engine.train_replay_store import ReplayStore
+            from engine.models.text import encoder_dir
+            from engine.train_replay_store import ReplayStore, batch_identity
 
-            self._store = ReplayStore(self.paths.root / "replay", self.device)
+            ident = batch_identity(self.cfg.to_dict(), self.vae, encoder_dir())
+            self._store = ReplayStore(self.paths.root / "replay", self.device, ident)
+            if self._store.error is not None:
+                self.log(event="replay_store", stage="dit", error=self._store.error)
         if cfg.prepare_ahead > 0 and cfg.data_pool == 0:
             from engine.train_ahead import BatchesAhead
 

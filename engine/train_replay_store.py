@@ -10,17 +10,47 @@ write or read is rendered instead, never a stopped run.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
 
-from engine.checkpoint import atomic_save_tensors
+from engine.checkpoint import atomic_save_tensors, atomic_write_bytes
 from engine.sequence import Context
 from engine.train_steps import Prepared
 
 _NAME = re.compile(r"^(\d{9})\.safetensors$")
+IDENTITY = "identity.txt"
+# Config keys that change how fast a batch is made, never what it holds.
+SPEED_ONLY = (
+    "replay_on_disk",
+    "checkpoint_minutes",
+    "data_workers",
+    "prepare_ahead",
+    "micro_tokens",
+    "log_every",
+    "val_every",
+)
+
+
+def batch_identity(cfg: dict, vae: torch.nn.Module, text_encoder_dir: Path) -> str:
+    """A digest of what a prepared batch depends on beyond its step: the recipe, the
+    autoencoder's weights (its latents) and the prompt encoder's weights (its states). A store
+    made under another identity is cleared: a resumed run with a retrained autoencoder or a
+    changed seed must render its batches anew, not read stale ones."""
+    h = hashlib.sha256()
+    recipe = {k: v for k, v in cfg.items() if k not in SPEED_ONLY}
+    h.update(json.dumps(recipe, sort_keys=True).encode())
+    for name, t in sorted(vae.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    with open(text_encoder_dir / "model.safetensors", "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def prepared_tensors(p: Prepared) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -70,17 +100,24 @@ def prepared_from(t: dict[str, torch.Tensor], meta: dict[str, str], device) -> P
 class ReplayStore:
     """One safetensors file per fresh batch (named by its source step) in `folder`."""
 
-    def __init__(self, folder: Path, device) -> None:
+    def __init__(self, folder: Path, device, identity: str) -> None:
         self.folder, self.device = folder, device
         self.error: str | None = None  # set once a write failed: the store then stops writing
         folder.mkdir(parents=True, exist_ok=True)
+        ident = folder / IDENTITY
+        stale = not ident.is_file() or ident.read_text().strip() != identity
         self._srcs = set()
         for f in folder.iterdir():
             m = _NAME.match(f.name)
-            if m:
+            if m and not stale:
                 self._srcs.add(int(m.group(1)))
-            elif f.name.endswith(".tmp"):  # a write cut short by the last run's end
+            elif m or f.name.endswith(".tmp"):  # another identity's, or a write cut short
                 f.unlink(missing_ok=True)
+        if stale:
+            try:
+                atomic_write_bytes(ident, (identity + "\n").encode())
+            except OSError as e:
+                self.error = f"{folder}: {e.strerror or e}"
 
     def _path(self, src: int) -> Path:
         return self.folder / f"{src:09d}.safetensors"

@@ -11,7 +11,7 @@ import torch
 
 from engine.sequence import Context
 from engine.train import run
-from engine.train_replay_store import ReplayStore
+from engine.train_replay_store import ReplayStore, batch_identity
 from engine.train_steps import Prepared
 from tests.engine.test_train import assert_dit_resumes_exactly, losses, tiny_config
 
@@ -62,27 +62,33 @@ def test_a_stored_batch_reads_back_bit_for_bit_in_a_new_store(tmp_path, refs):
     if refs == "two":
         refs = [torch.randn(2, 4, 1, 3, 4), torch.randn(2, 4, 1, 3, 4)]
     p = a_prepared(refs)
-    ReplayStore(tmp_path, "cpu").put(40, p)
-    again = ReplayStore(tmp_path, "cpu")  # a resumed run finds it by its name
+    ReplayStore(tmp_path, "cpu", "a").put(40, p)
+    again = ReplayStore(tmp_path, "cpu", "a")  # a resumed run finds it by its name
     assert 40 in again and len(again) == 1
     assert same(again.get(40), p)
     assert again.get(44) is None
 
 
 def test_the_store_forgets_what_replay_cannot_reach_and_what_it_cannot_read(tmp_path):
-    store = ReplayStore(tmp_path, "cpu")
+    store = ReplayStore(tmp_path, "cpu", "a")
     for src in (0, 4, 8, 12):
         store.put(src, a_prepared(None))
     store.keep_from(8)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "000000008.safetensors",
         "000000012.safetensors",
+        "identity.txt",
     ]
     (tmp_path / "000000012.safetensors").write_bytes(b"not a safetensors file")
     (tmp_path / ".000000016.safetensors.x.tmp").write_bytes(b"cut short")
-    store = ReplayStore(tmp_path, "cpu")  # a cut write's temp file is cleared
+    store = ReplayStore(tmp_path, "cpu", "a")  # a cut write's temp file is cleared
     assert store.get(12) is None and 12 not in store  # unreadable: rendered again, then rewritten
-    assert [p.name for p in tmp_path.iterdir()] == ["000000008.safetensors"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["000000008.safetensors", "identity.txt"]
+    # another recipe, autoencoder or prompt encoder made them: none is read, all are cleared
+    store = ReplayStore(tmp_path, "cpu", "b")
+    assert len(store) == 0 and store.get(8) is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["identity.txt"]
+    assert (tmp_path / "identity.txt").read_text() == "b\n"
 
 
 def test_a_full_disk_stops_the_store_not_the_run(tmp_path, monkeypatch):
@@ -97,7 +103,7 @@ def test_a_full_disk_stops_the_store_not_the_run(tmp_path, monkeypatch):
     rows = [json.loads(x) for x in (tmp_path / "training_log.jsonl").read_text().splitlines()]
     errors = [r for r in rows if r.get("event") == "replay_store"]
     assert len(errors) == 1 and "No space left on device" in errors[0]["error"]
-    assert list((tmp_path / "replay").iterdir()) == []
+    assert [p.name for p in (tmp_path / "replay").iterdir()] == ["identity.txt"]
 
 
 def test_a_resumed_run_reads_its_earlier_batches_and_stays_exact(tmp_path):
@@ -117,5 +123,43 @@ def test_a_resumed_run_reads_its_earlier_batches_and_stays_exact(tmp_path):
     assert [r for r in steps if r["step"] == 4][-1]["replay_read"] == 1  # step 3, from disk
     # fresh batches are steps 0, 2, 4, 6: the window of the last is batches 4 and 6
     names = sorted(p.name for p in (tmp_path / "stored-interrupted" / "replay").iterdir())
-    assert names == ["000000004.safetensors", "000000006.safetensors"]
+    assert names == ["000000004.safetensors", "000000006.safetensors", "identity.txt"]
     assert steps[-1]["replay_stored"] == 2
+
+
+def test_a_batch_s_identity_is_its_recipe_autoencoder_and_prompt_encoder(tmp_path):
+    from engine.model_bundle import build_vae
+    from engine.models.text import encoder_dir
+
+    cfg = tiny_config()
+    vae = build_vae(cfg.vae)
+    text = encoder_dir()
+    base = batch_identity(cfg.to_dict(), vae, text)
+    faster = tiny_config(replay_on_disk=True, checkpoint_minutes=1.0, prepare_ahead=2)
+    assert batch_identity(faster.to_dict(), vae, text) == base  # the speed is not the batch
+    assert batch_identity(tiny_config(seed=1).to_dict(), vae, text) != base
+    with torch.no_grad():
+        next(vae.parameters()).add_(1e-6)  # a retrained autoencoder: other latents
+    assert batch_identity(cfg.to_dict(), vae, text) != base
+    other = tmp_path / "text"
+    other.mkdir()
+    (other / "model.safetensors").write_bytes((text / "model.safetensors").read_bytes()[:-1])
+    assert batch_identity(cfg.to_dict(), vae, other) != batch_identity(cfg.to_dict(), vae, text)
+
+
+def test_a_run_resumed_with_another_recipe_reads_no_stale_batch(tmp_path):
+    run(tiny_config(replay_ratio=1, replay_size=2), tmp_path, "vae", 5, False, "cpu")
+    cfg = tiny_config(replay_ratio=1, replay_size=2, replay_on_disk=True)
+    run(cfg, tmp_path, "dit", 5, True, "cpu", stop_at=3)
+    assert len(list((tmp_path / "replay").glob("*.safetensors"))) == 2  # batches 0 and 2
+    run(
+        tiny_config(replay_ratio=1, replay_size=2, replay_on_disk=True, seed=1),
+        tmp_path,
+        "dit",
+        5,
+        True,
+        "cpu",
+    )
+    rows = [json.loads(x) for x in (tmp_path / "training_log.jsonl").read_text().splitlines()]
+    steps = [r for r in rows if r.get("event") == "step" and r["stage"] == "dit"]
+    assert [r["replay_read"] for r in steps if r["step"] > 3] == [0] * 5  # step 3 rendered anew
