@@ -103,21 +103,25 @@ class ReplayStore:
     def __init__(self, folder: Path, device, identity: str) -> None:
         self.folder, self.device = folder, device
         self.error: str | None = None  # set once a write failed: the store then stops writing
-        folder.mkdir(parents=True, exist_ok=True)
-        ident = folder / IDENTITY
+        self._srcs: set[int] = set()
+        try:  # a folder it cannot make or clear (a full disk, a file in its place): no store
+            self._open(identity)
+        except OSError as e:
+            self._srcs.clear()
+            self.error = f"{folder}: {e.strerror or e}"
+
+    def _open(self, identity: str) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        ident = self.folder / IDENTITY
         stale = not ident.is_file() or ident.read_text().strip() != identity
-        self._srcs = set()
-        for f in folder.iterdir():
+        for f in self.folder.iterdir():
             m = _NAME.match(f.name)
             if m and not stale:
                 self._srcs.add(int(m.group(1)))
             elif m or f.name.endswith(".tmp"):  # another identity's, or a write cut short
                 f.unlink(missing_ok=True)
         if stale:
-            try:
-                atomic_write_bytes(ident, (identity + "\n").encode())
-            except OSError as e:
-                self.error = f"{folder}: {e.strerror or e}"
+            atomic_write_bytes(ident, (identity + "\n").encode())
 
     def _path(self, src: int) -> Path:
         return self.folder / f"{src:09d}.safetensors"
@@ -134,8 +138,10 @@ class ReplayStore:
         tensors, meta = prepared_tensors(prepared)
         try:
             atomic_save_tensors(self._path(src), tensors, meta)
-        except OSError as e:  # a full disk: the run goes on rendering what it replays
-            self.error = f"{self.folder}: {e.strerror or e}"
+        # a full disk: the run goes on rendering what it replays (safetensors reports a failed
+        # write as its own error, not as an OSError)
+        except (OSError, SafetensorError) as e:
+            self.error = f"{self.folder}: {getattr(e, 'strerror', None) or e}"
             return
         self._srcs.add(src)
 

@@ -91,19 +91,34 @@ def test_the_store_forgets_what_replay_cannot_reach_and_what_it_cannot_read(tmp_
     assert (tmp_path / "identity.txt").read_text() == "b\n"
 
 
-def test_a_full_disk_stops_the_store_not_the_run(tmp_path, monkeypatch):
-    def disk_full(*a, **k):
-        raise OSError(28, "No space left on device")
+def test_a_write_the_system_refuses_stops_the_store_not_its_reads(tmp_path):
+    # a real refusal by the system: a file-size limit makes the write fail as a full disk does
+    import resource
 
-    monkeypatch.setattr("engine.train_replay_store.atomic_save_tensors", disk_full)
+    store = ReplayStore(tmp_path, "cpu", "a")
+    store.put(0, a_prepared(None))
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1024, hard))  # SIGXFSZ is ignored by Python
+    try:
+        store.put(4, a_prepared(None))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert store.error is not None and "File too large" in store.error
+    assert 4 not in store and not list(tmp_path.glob("*.tmp"))  # no half-written file
+    store.put(8, a_prepared(None))  # stopped: no more writes, the kept ones still read
+    assert 8 not in store and same(store.get(0), a_prepared(None))
+
+
+def test_a_store_that_cannot_be_made_stops_the_store_not_the_run(tmp_path):
     cfg = tiny_config(replay_ratio=1, replay_size=2, replay_on_disk=True, dit_steps=4)
     run(cfg, tmp_path, "vae", 5, False, "cpu")
+    (tmp_path / "replay").write_text("a file where the store's folder goes")
     run(cfg, tmp_path, "dit", 5, True, "cpu")
     assert sorted(losses(tmp_path / "training_log.jsonl")) == [1, 2, 3, 4]
     rows = [json.loads(x) for x in (tmp_path / "training_log.jsonl").read_text().splitlines()]
     errors = [r for r in rows if r.get("event") == "replay_store"]
-    assert len(errors) == 1 and "No space left on device" in errors[0]["error"]
-    assert [p.name for p in (tmp_path / "replay").iterdir()] == ["identity.txt"]
+    assert len(errors) == 1 and "File exists" in errors[0]["error"]
+    assert (tmp_path / "replay").read_text() == "a file where the store's folder goes"
 
 
 def test_a_resumed_run_reads_its_earlier_batches_and_stays_exact(tmp_path):
