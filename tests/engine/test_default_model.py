@@ -96,3 +96,13 @@ def test_the_probe_finds_that_the_shipped_model_reads_colour_and_background_word
     assert r["colour"]["clips"] == 12
     assert colour["preference"] >= 0.6 and colour["gap"] > 0.03
     assert background["preference"] >= 0.75 and background["gap"] > 0.2
+
+
+def test_continuing_the_shipped_recipe_begins_a_new_cycle():
+    # a recipe that still named the finished cycle's start would take a continuation's learning
+    # rate from the middle of that old schedule instead of a fresh warm-up to its peak
+    d = default_model_dir()
+    recipe = json.loads((d / "train_config.json").read_text())
+    done = json.loads((d / "config.json").read_text())["training"]["dit_steps_done"]
+    assert recipe.get("dit_cycle_from", 0) in (0, done)
+    assert recipe["dit_steps"] == done
