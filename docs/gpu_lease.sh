@@ -40,7 +40,8 @@ train() {  # $1 data workers, $2 minutes, $3 prepare_ahead; killed 70 s after it
     --config $M/train_config.json --stage dit --init-from $M --run-dir $R --device "$DEV" \
     --minutes "$2" --fit-schedule --set tokens_per_batch="$TOK" --set replay_ratio=3 \
     --set data_workers="$1" --set prepare_ahead="$3" --set dit_restart=true --set checkpoint_minutes=2 \
-    --set dit_cycle_from=0 --set replay_on_disk=false --set dit_steps=40000 --set context_start="$CS" --set dit_lr="${LR:-3e-4}" --set warmup="${WU:-200}" \
+    --set dit_cycle_from=0 --set replay_on_disk=false --set dit_steps=40000 \
+    --set context_start="$CS" --set dit_lr="${LR:-3e-4}" --set warmup="${WU:-200}" \
     "${AEOPT[@]}" ${EXTRA:-} >> "$OUT/train.log" 2>&1
 }
 train "$WORKERS" "$MIN" "${AHEAD:-2}"; RC=$?; echo "train rc=$RC after $(( $(date +%s) - T0 )) s"
